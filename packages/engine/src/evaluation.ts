@@ -1,0 +1,101 @@
+// The engine's public contract: what one evaluation takes and what it returns.
+// The CLI (`kvbench eval`), the inference worker and the tests all go through `evaluate()` (see index.ts).
+import type { KvQuantConfig } from '@kvbench/quant';
+
+export type Protocol = 'ppl-decode' | 'gen-exact' | 'mc-decode';
+export type DataFormat = 'text' | 'gsm8k' | 'hellaswag' | 'arc' | 'mc-jsonl';
+export type ExecutionProvider = 'cpu' | 'webgpu' | 'cuda';
+export type PrefillPolicy = 'quantize-all' | 'keep-residual';
+export type ResidualMode = 'append' | 'requantize';
+/** packed: the cache crosses the graph boundary as packed codes; simulated: fake-quant, fp cache. */
+export type CacheMode = 'packed' | 'simulated';
+
+export interface CachePolicy {
+  /** null = full precision (b_K = b_V = 16). */
+  quant: KvQuantConfig | null;
+  residualLength: number; // default 128; 0 = quantize every token at once
+  prefill: PrefillPolicy; // default 'quantize-all'
+  residualMode: ResidualMode; // default 'append'
+  mode: CacheMode; // default 'packed'
+}
+
+export interface EvalOptions {
+  /** A directory (HF), a llama2.c .bin file, or a bundled name such as "stories260k". */
+  model: string;
+  /** A bundled benchmark name (tinystories, wikitext2, gsm8k, hellaswag, arc-easy) or a path with `format`. */
+  data: string;
+  format?: DataFormat;
+  protocol: Protocol;
+  prompt: number; // prefill tokens (ppl-decode), default 64
+  maxTokens: number; // per document (ppl-decode) or new tokens (gen-exact)
+  limit: number; // documents / items
+  fewShot?: number; // gen-exact
+  cache: CachePolicy;
+  provider: ExecutionProvider; // never silently falls back
+  sessionOptions?: Record<string, unknown>;
+  seed?: number;
+}
+
+export interface EvalProgress {
+  itemsDone: number;
+  itemsTotal: number;
+  tokensDone: number;
+  tokensPerSecond: number;
+  etaSeconds: number | null;
+}
+
+export interface EvalMetrics {
+  perplexity?: number;
+  kl?: number; // mean KL(p_fp || p_q) per scored token, nats
+  top1?: number; // top-1 agreement with the full-precision cache
+  nllDelta?: number; // mean paired NLL difference (q - fp) per token
+  nllDeltaStderr?: number; // standard error over documents
+  scoredTokens?: number;
+  accuracy?: number;
+  accuracyStderr?: number;
+  accuracyNorm?: number; // mc-decode, length-normalised
+  accuracyNormStderr?: number;
+  agreement?: number; // gen-exact: generated text identical to the fp cache's
+}
+
+export interface LayerStat {
+  layer: number;
+  tensor: 'k' | 'v';
+  metric: string; // e.g. "relError", "frobenius"
+  value: number;
+}
+
+export interface EvalSample {
+  index: number;
+  prompt: string;
+  output?: string;
+  reference?: string;
+  correct?: boolean;
+  nll?: number;
+}
+
+export interface EvalResult {
+  metrics: EvalMetrics;
+  memory: {
+    kvBytesPerToken: number; // exact, from the packed buffers
+    fp16BytesPerToken: number;
+    ratioToFp16: number;
+    peakRssBytes: number;
+  };
+  speed: { tokensPerSecond: number; wallSeconds: number };
+  provider: ExecutionProvider; // the provider that actually ran
+  device: string;
+  config: EvalOptions;
+  model: { name: string; architecture: string; weightsHash: string };
+  benchmark: { name: string; dataHash: string; items: number };
+  versions: Record<string, string>;
+  layerStats: LayerStat[];
+  samples: EvalSample[];
+  /** Non-finite inputs met by the quantizer, counted rather than hidden. */
+  nonFinite: number;
+}
+
+export interface EvaluateControls {
+  signal?: AbortSignal;
+  onProgress?: (p: EvalProgress) => void;
+}

@@ -1,0 +1,2 @@
+export type { EncodeOptions, TextTokenizer } from './types';
+export { Llama2cTokenizer } from './llama2c';

@@ -1,0 +1,187 @@
+// A sweep: the grid models x benchmarks x (keyBits, valueBits) x backends x group sizes x axes x residual
+// lengths over shared base settings. Expansion yields canonical cells, deduplicated by hash and ordered
+// model-major so that the cells of one model reach a worker together (the model stays loaded).
+import { z } from 'zod';
+import { AXES, BACKENDS } from '@kvbench/quant';
+import { BENCHMARK_NAMES } from './benchmarks';
+import { ValidationError, fieldErrors, type FieldError } from './errors';
+import { modelShapeSchema } from './models';
+import { FULL_PRECISION_BITS, bitsSchema, configHash, safeParseRunConfig, type RunConfig } from './run-config';
+
+const pairSchema = z.union([
+  z.tuple([bitsSchema, bitsSchema]),
+  z
+    .string()
+    .trim()
+    .regex(/^K(\d+)V(\d+)$/i, { error: 'expected [keyBits, valueBits] or a label like "K4V2"' })
+    .transform((s, ctx) => {
+      const [, k, v] = /^K(\d+)V(\d+)$/i.exec(s)!;
+      const pair = [Number(k), Number(v)] as [number, number];
+      for (const b of pair) {
+        if (!((b >= 1 && b <= 8) || b === FULL_PRECISION_BITS)) {
+          ctx.addIssue({ code: 'custom', message: `${s}: bits ${b} out of range, allowed: 1..8 or 16` });
+          return z.NEVER;
+        }
+      }
+      return pair;
+    }),
+]);
+
+const list = <T extends z.ZodType>(item: T, max = 64) => z.array(item).min(1).max(max);
+const size = z.int().min(1).max(65536);
+
+/** Fields a sweep sets per cell; they may not appear in `base`. */
+const GRID_FIELDS: Record<string, string> = {
+  model: 'models',
+  modelShape: 'modelShapes',
+  benchmark: 'benchmarks',
+  keyBits: 'pairs',
+  valueBits: 'pairs',
+  backend: 'backends',
+  keyGroupSize: 'keyGroupSizes',
+  valueGroupSize: 'valueGroupSizes',
+  keyAxis: 'keyAxes',
+  valueAxis: 'valueAxes',
+  residualLength: 'residualLengths',
+};
+
+export const sweepSpecSchema = z.strictObject({
+  name: z.string().trim().max(200).optional(),
+  models: list(z.string().trim().min(1).max(512), 200),
+  /** shapes for models outside the known table, by model name */
+  modelShapes: z.record(z.string(), modelShapeSchema).optional(),
+  benchmarks: list(z.enum(BENCHMARK_NAMES), 20),
+  /** explicit (keyBits, valueBits) pairs ... */
+  pairs: list(pairSchema, 100).optional(),
+  /** ... or the full grid keyBits x valueBits (mixed 16/quantized cells are skipped) */
+  keyBits: list(bitsSchema, 16).optional(),
+  valueBits: list(bitsSchema, 16).optional(),
+  backends: list(z.enum(BACKENDS), 4).default(['quanto']),
+  /** one list for both K and V group sizes, or the two separately (a grid) */
+  groupSizes: list(size, 16).optional(),
+  keyGroupSizes: list(size, 16).optional(),
+  valueGroupSizes: list(size, 16).optional(),
+  keyAxes: list(z.enum(AXES), 4).optional(),
+  valueAxes: list(z.enum(AXES), 4).optional(),
+  residualLengths: list(z.int().min(0).max(1 << 20), 16).optional(),
+  /** every other run field shared by all cells (limit, provider, prompt, maxTokens, ...) */
+  base: z.record(z.string(), z.unknown()).default({}),
+  /** refuse to expand into more cells than this (W&B's run_cap) */
+  maxCells: z.int().min(1).max(100_000).default(10_000),
+});
+export type SweepSpecInput = z.input<typeof sweepSpecSchema>;
+export type SweepSpec = z.output<typeof sweepSpecSchema>;
+
+export interface SweepCell {
+  config: RunConfig;
+  hash: string;
+}
+
+export interface SweepExpansion {
+  spec: SweepSpec;
+  cells: SweepCell[];
+  /** grid points that mapped onto a cell already present (e.g. K16V16 at several group sizes) */
+  duplicates: number;
+  /** grid points that are not valid runs, with the reason */
+  skipped: { keyBits: number; valueBits: number; reason: string }[];
+}
+
+export function parseSweepSpec(input: unknown): SweepSpec {
+  const parsed = sweepSpecSchema.safeParse(input);
+  if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error));
+  const s = parsed.data;
+  const issues: FieldError[] = [];
+  if (!s.pairs && !(s.keyBits && s.valueBits)) {
+    issues.push({ field: 'pairs', message: 'give pairs ([[4,2],[2,4]] or ["K4V2"]) or both keyBits and valueBits lists' });
+  }
+  if (s.pairs && (s.keyBits || s.valueBits)) {
+    issues.push({ field: 'pairs', message: 'give either pairs or keyBits/valueBits, not both' });
+  }
+  if (s.groupSizes && (s.keyGroupSizes || s.valueGroupSizes)) {
+    issues.push({ field: 'groupSizes', message: 'give either groupSizes or keyGroupSizes/valueGroupSizes, not both' });
+  }
+  for (const key of Object.keys(s.base)) {
+    if (key in GRID_FIELDS) issues.push({ field: `base.${key}`, message: `set by the grid; use ${GRID_FIELDS[key]}` });
+  }
+  if (issues.length) throw new ValidationError(issues);
+  return s;
+}
+
+function bitPairs(s: SweepSpec): { pairs: [number, number][]; skipped: SweepExpansion['skipped'] } {
+  if (s.pairs) return { pairs: s.pairs as [number, number][], skipped: [] };
+  const pairs: [number, number][] = [];
+  const skipped: SweepExpansion['skipped'] = [];
+  for (const k of s.keyBits!) {
+    for (const v of s.valueBits!) {
+      if ((k === FULL_PRECISION_BITS) !== (v === FULL_PRECISION_BITS)) {
+        skipped.push({ keyBits: k, valueBits: v, reason: 'mixes full precision with quantized bits' });
+      } else pairs.push([k, v]);
+    }
+  }
+  return { pairs, skipped };
+}
+
+/** Number of grid points before validation and deduplication (cheap; used for the maxCells check). */
+export function gridSize(s: SweepSpec): number {
+  const pairs = s.pairs?.length ?? (s.keyBits?.length ?? 0) * (s.valueBits?.length ?? 0);
+  const kg = s.keyGroupSizes?.length ?? s.groupSizes?.length ?? 1;
+  const vg = s.valueGroupSizes?.length ?? (s.groupSizes ? 1 : 1);
+  return s.models.length * s.benchmarks.length * pairs * s.backends.length * kg * vg *
+    (s.keyAxes?.length ?? 1) * (s.valueAxes?.length ?? 1) * (s.residualLengths?.length ?? 1);
+}
+
+/** Validates a sweep spec and expands it into canonical, hashed, deduplicated cells (model-major order). */
+export function expandSweep(input: unknown): SweepExpansion {
+  const s = parseSweepSpec(input);
+  const grid = gridSize(s);
+  if (grid > s.maxCells) {
+    throw new ValidationError([{ field: 'maxCells', message: `the grid has ${grid} cells, more than maxCells = ${s.maxCells}` }]);
+  }
+  const { pairs, skipped } = bitPairs(s);
+  // groupSizes ties K and V together; key/valueGroupSizes form a grid.
+  const groupPairs: [number | undefined, number | undefined][] = s.groupSizes
+    ? s.groupSizes.map((g) => [g, g])
+    : (s.keyGroupSizes ?? [undefined]).flatMap((k) => (s.valueGroupSizes ?? [undefined]).map((v) => [k, v] as [number | undefined, number | undefined]));
+  const seen = new Set<string>();
+  const cells: SweepCell[] = [];
+  const issues = new Map<string, FieldError>();
+  let duplicates = 0;
+  for (const model of s.models) {
+    for (const benchmark of s.benchmarks) {
+      for (const backend of s.backends) {
+        for (const [keyBits, valueBits] of pairs) {
+          for (const [keyGroupSize, valueGroupSize] of groupPairs) {
+            for (const keyAxis of s.keyAxes ?? [undefined]) {
+              for (const valueAxis of s.valueAxes ?? [undefined]) {
+                for (const residualLength of s.residualLengths ?? [undefined]) {
+                  const input = {
+                    ...s.base, model, modelShape: s.modelShapes?.[model], benchmark, backend, keyBits, valueBits,
+                    keyGroupSize, valueGroupSize, keyAxis, valueAxis, residualLength,
+                  };
+                  const r = safeParseRunConfig(input);
+                  if (!r.ok) {
+                    for (const issue of r.issues) {
+                      const field = GRID_FIELDS[issue.field] ?? (issue.field in s.base || issue.field.split('.')[0] in s.base ? `base.${issue.field}` : issue.field);
+                      const message = field === 'models' ? `${JSON.stringify(model)}: ${issue.message}` : issue.message;
+                      issues.set(`${field}\0${message}`, { field, message });
+                    }
+                    continue;
+                  }
+                  const hash = configHash(r.config);
+                  if (seen.has(hash)) {
+                    duplicates++;
+                    continue;
+                  }
+                  seen.add(hash);
+                  cells.push({ config: r.config, hash });
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  if (issues.size) throw new ValidationError([...issues.values()]);
+  return { spec: s, cells, duplicates, skipped };
+}
