@@ -56,6 +56,8 @@ export interface EvalMetrics {
   accuracyNorm?: number; // mc-decode, length-normalised
   accuracyNormStderr?: number;
   agreement?: number; // gen-exact: generated text identical to the fp cache's
+  perplexityFp?: number; // ppl-decode: the full-precision cache's perplexity on the same tokens
+  accuracyFp?: number; // gen-exact / mc-decode: the full-precision cache's accuracy on the same items
 }
 
 export interface LayerStat {
@@ -72,6 +74,7 @@ export interface EvalSample {
   reference?: string;
   correct?: boolean;
   nll?: number;
+  outputFp?: string; // gen-exact: what the full-precision cache generated
 }
 
 export interface EvalResult {
@@ -93,6 +96,10 @@ export interface EvalResult {
   samples: EvalSample[];
   /** Non-finite inputs met by the quantizer, counted rather than hidden. */
   nonFinite: number;
+  /** Protocol parameters and choices (few-shot items, stop strings, answer regex, documents kept...). */
+  protocolRecord?: Record<string, unknown>;
+  /** Which session implementation ran: the ONNX graph or the float64 reference (cross-checks). */
+  engine?: 'onnx' | 'reference';
 }
 
 export interface EvaluateControls {

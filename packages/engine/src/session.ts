@@ -1,6 +1,6 @@
 // The contract between the ONNX runtime side (src/runtime, src/graph) and the benchmark protocols
 // (src/protocols): one sequence's decoder with its KV cache held between calls.
-import type { CachePolicy, ExecutionProvider } from './evaluation';
+import type { CachePolicy, ExecutionProvider, LayerStat } from './evaluation';
 
 export interface KvMemory {
   /** Bytes of codes + scales + zeros + residual actually held now, summed over layers, K and V. */
@@ -29,5 +29,11 @@ export interface DecoderSession {
   memory(): KvMemory;
   /** Non-finite values met by the quantizer so far. */
   nonFinite(): number;
+  /** Optional: per-layer statistics of the cache (EvalResult.layerStats); [] when none were taken. */
+  layerStats?(): LayerStat[];
+  /** Optional: where layerStats() come from, or why there are none (recorded in protocolRecord). */
+  layerStatsSource?(): string;
+  /** Optional: take the statistics afresh from the next prefill (a reused session starting a new evaluation). */
+  restartLayerStats?(): void;
   dispose(): Promise<void>;
 }

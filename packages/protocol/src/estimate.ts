@@ -8,8 +8,9 @@ import { isFullPrecision } from './run-config';
 /** Tokens one run feeds through the model (a full-precision reference pass doubles quantized runs). */
 export function tokensPerRun(c: RunConfig): number {
   const perItem =
-    c.protocol === 'ppl-decode' ? c.maxTokens : c.protocol === 'gen-exact' ? c.prompt * (1 + (c.fewShot ?? 0)) + c.maxTokens : c.prompt + 4 * 24;
-  return c.limit * perItem * c.batch * (isFullPrecision(c) ? 1 : 2);
+    c.protocol === 'ppl-decode' || c.protocol === 'analyze' ? c.maxTokens : c.protocol === 'gen-exact' ? c.prompt * (1 + (c.fewShot ?? 0)) + c.maxTokens : c.prompt + 4 * 24;
+  // An analyze run makes one float64 reference pass over its sample, quantizer or not.
+  return c.limit * perItem * c.batch * (isFullPrecision(c) || c.protocol === 'analyze' ? 1 : 2);
 }
 
 /** A guess of decode tokens/s by class and model size: memory-bandwidth bound, capped by per-step overhead. */

@@ -26,7 +26,7 @@ export interface MemoryPlan {
 }
 
 /** The engine's KvQuantConfig for a canonical run config (null = full precision). */
-export function kvQuantConfig(c: RunConfig): KvQuantConfig | null {
+export function runKvQuantConfig(c: RunConfig): KvQuantConfig | null {
   if (isFullPrecision(c)) return null;
   const common = { backend: c.backend!, metaDtype: c.metaDtype!, hqqMode: c.hqqMode ?? 'faithful' };
   return {
@@ -43,7 +43,7 @@ export function shapeOf(c: Pick<RunConfig, 'model' | 'modelShape'>): ModelShape 
 
 /** Longest sequence one item can reach: ppl-decode cuts documents to maxTokens; the others append maxTokens. */
 export function contextTokens(c: RunConfig): number {
-  return c.protocol === 'ppl-decode' ? c.maxTokens : c.prompt + c.maxTokens;
+  return c.protocol === 'ppl-decode' || c.protocol === 'analyze' ? c.maxTokens : c.prompt + c.maxTokens;
 }
 
 export function fp16KvBytesPerToken(shape: Pick<ModelShape, 'layers' | 'kvHeads' | 'headDim'>): number {
@@ -63,7 +63,7 @@ export function planMemory(c: RunConfig, classes: readonly DeviceClass[] = DEVIC
     };
   }
   const fp16 = fp16KvBytesPerToken(shape);
-  const quant = kvQuantConfig(c);
+  const quant = runKvQuantConfig(c);
   const perToken = quant ? kvBytesPerToken(shape, quant) : fp16;
   // Worst case the full-precision residual holds min(R, T) tokens (benchmarks.md cache policy).
   const residual = quant ? Math.min(c.residualLength ?? 0, T) : 0;

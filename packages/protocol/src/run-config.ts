@@ -81,8 +81,14 @@ export function bitsLabel(c: Pick<RunConfig, 'keyBits' | 'valueBits'>): string {
 
 export type ParseResult = { ok: true; config: RunConfig } | { ok: false; issues: FieldError[] };
 
+/** An analyze run without bits is the weights-and-cache analysis alone (K16V16: no quantizer). */
+function withAnalyzeDefaults(input: unknown): unknown {
+  if (input === null || typeof input !== 'object' || (input as { protocol?: unknown }).protocol !== 'analyze') return input;
+  return { keyBits: FULL_PRECISION_BITS, valueBits: FULL_PRECISION_BITS, ...(input as Record<string, unknown>) };
+}
+
 export function safeParseRunConfig(input: unknown, fieldPrefix = ''): ParseResult {
-  const parsed = runConfigInputSchema.safeParse(input);
+  const parsed = runConfigInputSchema.safeParse(withAnalyzeDefaults(input));
   if (!parsed.success) return { ok: false, issues: fieldErrors(parsed.error, fieldPrefix) };
   const p = parsed.data;
   const issues: FieldError[] = [];
@@ -111,6 +117,9 @@ export function safeParseRunConfig(input: unknown, fieldPrefix = ''): ParseResul
 
   const full = p.keyBits === FULL_PRECISION_BITS;
   const q = <T>(v: T): T | null => (full ? null : v);
+  // An analyze run quantizes its whole sample at once: the cache-policy fields cannot change its result.
+  const analyze = protocol === 'analyze';
+  const cq = <T>(v: T): T | null => (full || analyze ? null : v);
   const config: RunConfig = {
     model: known ? known.name : p.model,
     modelShape: known ? null : (p.modelShape ?? null),
@@ -124,12 +133,12 @@ export function safeParseRunConfig(input: unknown, fieldPrefix = ''): ParseResul
     valueGroupSize: q(p.valueGroupSize),
     keyAxis: q(p.keyAxis),
     valueAxis: q(p.valueAxis),
-    residualLength: q(p.residualLength),
-    prefill: q(p.prefill),
-    residualMode: q(p.residualMode),
+    residualLength: cq(p.residualLength),
+    prefill: cq(p.prefill),
+    residualMode: cq(p.residualMode),
     metaDtype: q(p.metaDtype),
     hqqMode: !full && p.backend === 'hqq' ? p.hqqMode : null,
-    cacheMode: q(p.cacheMode),
+    cacheMode: cq(p.cacheMode),
     limit: p.limit,
     provider: p.provider,
     prompt: p.prompt,
@@ -158,3 +167,6 @@ export function canonicalRun(input: unknown): { config: RunConfig; hash: string 
   const config = parseRunConfig(input);
   return { config, hash: configHash(config) };
 }
+
+export { AXES, BACKENDS, HQQ_MODES, META_DTYPES } from '@kvbench/quant';
+export type { GroupAxis, QuantBackend, KvQuantConfig } from '@kvbench/quant';

@@ -28,6 +28,13 @@ const pairSchema = z.union([
 ]);
 
 const list = <T extends z.ZodType>(item: T, max = 64) => z.array(item).min(1).max(max);
+
+/** The key-first grid (issue 6): K in {2,3,4,8} x V in {2,3,4,8}, so every (b, b') meets its mirror (b', b). */
+export const KEY_FIRST_BITS = [2, 3, 4, 8] as const;
+export const SWEEP_TEMPLATES = {
+  'key-first': KEY_FIRST_BITS.flatMap((k) => KEY_FIRST_BITS.map((v) => [k, v] as [number, number])),
+} as const;
+export type SweepTemplate = keyof typeof SWEEP_TEMPLATES;
 const size = z.int().min(1).max(65536);
 
 /** Fields a sweep sets per cell; they may not appear in `base`. */
@@ -47,6 +54,8 @@ const GRID_FIELDS: Record<string, string> = {
 
 export const sweepSpecSchema = z.strictObject({
   name: z.string().trim().max(200).optional(),
+  /** a named grid of (keyBits, valueBits) pairs instead of pairs / keyBits x valueBits */
+  template: z.enum(Object.keys(SWEEP_TEMPLATES) as [SweepTemplate, ...SweepTemplate[]]).optional(),
   models: list(z.string().trim().min(1).max(512), 200),
   /** shapes for models outside the known table, by model name */
   modelShapes: z.record(z.string(), modelShapeSchema).optional(),
@@ -91,8 +100,12 @@ export function parseSweepSpec(input: unknown): SweepSpec {
   if (!parsed.success) throw new ValidationError(fieldErrors(parsed.error));
   const s = parsed.data;
   const issues: FieldError[] = [];
+  if (s.template) {
+    if (s.pairs || s.keyBits || s.valueBits) issues.push({ field: 'template', message: `template ${s.template} sets the pairs; give no pairs, keyBits or valueBits with it` });
+    else s.pairs = SWEEP_TEMPLATES[s.template].map(([k, v]) => [k, v] as [number, number]);
+  }
   if (!s.pairs && !(s.keyBits && s.valueBits)) {
-    issues.push({ field: 'pairs', message: 'give pairs ([[4,2],[2,4]] or ["K4V2"]) or both keyBits and valueBits lists' });
+    issues.push({ field: 'pairs', message: 'give pairs ([[4,2],[2,4]] or ["K4V2"]), both keyBits and valueBits lists, or a template (key-first)' });
   }
   if (s.pairs && (s.keyBits || s.valueBits)) {
     issues.push({ field: 'pairs', message: 'give either pairs or keyBits/valueBits, not both' });

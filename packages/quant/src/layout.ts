@@ -159,7 +159,7 @@ export function groupLayout(shape: readonly number[], axis: GroupAxis, groupSize
 }
 
 /** Gathers x into group-major order (member i of group g at g*G + i). */
-export function gather(x: Float32Array, layout: GroupLayout, out = new Float32Array(layout.numel)): Float32Array {
+export function gather(x: Float32Array, layout: GroupLayout, out: Float32Array = new Float32Array(layout.numel)): Float32Array {
   if (layout.contiguous) {
     out.set(x.subarray(0, layout.numel));
     return out;
@@ -170,7 +170,7 @@ export function gather(x: Float32Array, layout: GroupLayout, out = new Float32Ar
 }
 
 /** Inverse of gather: writes group-major values back to their [B,H,S,D] positions. */
-export function scatter(grouped: Float32Array, layout: GroupLayout, out = new Float32Array(layout.numel)): Float32Array {
+export function scatter(grouped: Float32Array, layout: GroupLayout, out: Float32Array = new Float32Array(layout.numel)): Float32Array {
   if (layout.contiguous) {
     out.set(grouped.subarray(0, layout.numel));
     return out;

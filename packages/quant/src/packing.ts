@@ -42,6 +42,25 @@ export function pack(codes: Uint8Array, bits: number, out?: Uint8Array): Uint8Ar
     return packed;
   }
   const mask = (1 << bits) - 1;
+  if (bits === 1 || bits === 2 || bits === 4) {
+    // Whole codes per byte: byte k holds codes k*per .. k*per+per-1, lowest bits first.
+    const per = 8 / bits;
+    const full = Math.floor(n / per);
+    let k = 0;
+    for (; k < full; k++) {
+      let byte = 0;
+      const c = k * per;
+      for (let j = 0; j < per; j++) byte |= (codes[c + j] & mask) << (j * bits);
+      packed[k] = byte;
+    }
+    if (k * per < n) {
+      let byte = 0;
+      for (let j = 0; k * per + j < n; j++) byte |= (codes[k * per + j] & mask) << (j * bits);
+      packed[k++] = byte;
+    }
+    packed.fill(0, k, bytes);
+    return packed;
+  }
   let acc = 0; // pending bits, at most 7 + 8 = 15 of them
   let held = 0;
   let o = 0;
@@ -71,6 +90,17 @@ export function unpack(packed: Uint8Array, bits: number, count: number, out?: Ui
     return codes;
   }
   const mask = (1 << bits) - 1;
+  if (bits === 1 || bits === 2 || bits === 4) {
+    const per = 8 / bits;
+    const full = Math.floor(count / per);
+    for (let k = 0; k < full; k++) {
+      const byte = packed[k];
+      const c = k * per;
+      for (let j = 0; j < per; j++) codes[c + j] = (byte >>> (j * bits)) & mask;
+    }
+    for (let c = full * per; c < count; c++) codes[c] = (packed[full] >>> ((c - full * per) * bits)) & mask;
+    return codes;
+  }
   let acc = 0;
   let held = 0;
   let i = 0;

@@ -40,7 +40,7 @@ export function roundFp16(x: number): number {
     ulp = FP16_ULP[(u32[0] >>> 23) - 127 + 14];
   }
   const r = rne(a / ulp) * ulp; // a/ulp is exact: scaling by a power of two
-  return v < 0 ? -r : r;
+  return v < 0 ? -r : v === 0 ? v : r; // keeps the sign of zero
 }
 
 /** bf16 value nearest to the fp32 value of `x` (ties to even), as `.to(torch.bfloat16)`. */

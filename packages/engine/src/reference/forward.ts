@@ -20,6 +20,8 @@ export interface ReferenceOptions {
   attentionView?: (layer: number, kind: CacheKind, cache: Float64Array, length: number) => Float64Array;
   /** Cache capacity in positions; default config.maxPositions (capped at 4096 to bound memory). */
   maxSequence?: number;
+  /** Sees each layer's query (length heads*headDim, after QK-norm and RoPE) before attention; must not keep `q`. */
+  onQuery?: (layer: number, q: Float64Array, pos: number) => void;
 }
 
 /** y[out] = W[out, in] x[in] (+ bias). */
@@ -124,6 +126,7 @@ export class ReferenceModel {
       }
       applyRope(q, c.heads, pos, this.invFreq, c);
       applyRope(k, c.kvHeads, pos, this.invFreq, c);
+      this.options.onQuery?.(l, q, pos);
 
       const storedK = this.options.storeTransform ? this.options.storeTransform(l, 'k', k, pos) : k;
       const storedV = this.options.storeTransform ? this.options.storeTransform(l, 'v', v, pos) : v;

@@ -80,23 +80,75 @@ export class Llama2cTokenizer implements TextTokenizer {
         if (id !== undefined) ids.push(id);
         else for (const byte of bytes) ids.push(byte + BYTE_FALLBACK_OFFSET);
       }
-      for (;;) {
-        let bestScore = -1e10;
-        let bestId = -1;
-        let bestIndex = -1;
-        for (let i = 0; i + 1 < ids.length; i++) {
-          const merged = this.idOf.get(this.pieceText[ids[i]] + this.pieceText[ids[i + 1]]);
-          if (merged !== undefined && this.scores[merged] > bestScore) {
-            bestScore = this.scores[merged];
-            bestId = merged;
-            bestIndex = i;
-          }
-        }
-        if (bestIndex < 0) break;
-        ids.splice(bestIndex, 2, bestId);
-      }
     }
-    return options.bos ? [this.bosId, ...ids] : ids;
+    const merged = this.mergeGreedily(ids);
+    return options.bos ? [this.bosId, ...merged] : merged;
+  }
+
+  /**
+   * run.c's merge loop (repeatedly merge the best-scoring adjacent pair, leftmost on ties) in
+   * O(n log n): a linked list of symbols and a max-heap of candidate pairs, stale entries skipped.
+   * A symbol's original index orders it among the live ones, so (score, left index) is run.c's choice.
+   */
+  private mergeGreedily(initial: number[]): number[] {
+    const n = initial.length;
+    const id = Int32Array.from(initial);
+    const next = new Int32Array(n).map((_, i) => (i + 1 < n ? i + 1 : -1));
+    const prev = new Int32Array(n).map((_, i) => i - 1);
+    const version = new Int32Array(n); // bumps whenever a symbol changes or dies
+    type Candidate = { score: number; left: number; right: number; merged: number; leftVersion: number; rightVersion: number };
+    const heap: Candidate[] = [];
+    const better = (a: Candidate, b: Candidate): boolean => a.score > b.score || (a.score === b.score && a.left < b.left);
+    const push = (c: Candidate): void => {
+      heap.push(c);
+      for (let i = heap.length - 1; i > 0; ) {
+        const parent = (i - 1) >> 1;
+        if (!better(heap[i], heap[parent])) break;
+        [heap[i], heap[parent]] = [heap[parent], heap[i]];
+        i = parent;
+      }
+    };
+    const pop = (): Candidate => {
+      const top = heap[0];
+      const last = heap.pop()!;
+      if (heap.length > 0) {
+        heap[0] = last;
+        for (let i = 0; ; ) {
+          const l = 2 * i + 1;
+          const r = l + 1;
+          let best = i;
+          if (l < heap.length && better(heap[l], heap[best])) best = l;
+          if (r < heap.length && better(heap[r], heap[best])) best = r;
+          if (best === i) break;
+          [heap[i], heap[best]] = [heap[best], heap[i]];
+          i = best;
+        }
+      }
+      return top;
+    };
+    const consider = (left: number, right: number): void => {
+      if (left < 0 || right < 0) return;
+      const merged = this.idOf.get(this.pieceText[id[left]] + this.pieceText[id[right]]);
+      if (merged === undefined || !(this.scores[merged] > -1e10)) return; // run.c starts best_score at -1e10
+      push({ score: this.scores[merged], left, right, merged, leftVersion: version[left], rightVersion: version[right] });
+    };
+    for (let i = 0; i + 1 < n; i++) consider(i, i + 1);
+    while (heap.length > 0) {
+      const c = pop();
+      if (version[c.left] !== c.leftVersion || version[c.right] !== c.rightVersion || next[c.left] !== c.right) continue;
+      id[c.left] = c.merged;
+      version[c.left]++;
+      version[c.right]++;
+      const after = next[c.right];
+      next[c.left] = after;
+      if (after >= 0) prev[after] = c.left;
+      next[c.right] = -2; // dead
+      consider(prev[c.left], c.left);
+      consider(c.left, after);
+    }
+    const out: number[] = [];
+    for (let i = n > 0 ? 0 : -1; i >= 0; i = next[i]) out.push(id[i]);
+    return out;
   }
 
   /** Raw bytes a token contributes after `previous` (null at the start); run.c's decode(). */

@@ -1,0 +1,129 @@
+// The submit form's state and how it becomes a run config or a sweep spec for the shared schemas.
+import type { FieldIssue, SubmitMode } from './types';
+
+export interface FormState {
+  mode: SubmitMode;
+  name: string;
+  models: string[];
+  benchmarks: string[];
+  keyBits: string[];
+  valueBits: string[];
+  backends: string[];
+  keyAxes: string[];
+  valueAxes: string[];
+  /** comma-separated lists: one value for a run, several for a sweep */
+  groupSizes: string;
+  residualLengths: string;
+  limit: string;
+  prompt: string;
+  maxTokens: string;
+  provider: string;
+}
+
+export const INITIAL_FORM: FormState = {
+  mode: 'sweep',
+  name: '',
+  models: ['stories260k'],
+  benchmarks: ['tinystories'],
+  keyBits: ['2', '4'],
+  valueBits: ['2', '4'],
+  backends: ['quanto'],
+  keyAxes: ['per-token'],
+  valueAxes: ['per-token'],
+  groupSizes: '8',
+  residualLengths: '32',
+  limit: '8',
+  prompt: '64',
+  maxTokens: '192',
+  provider: 'cpu',
+};
+
+/** Empty means "use the default"; anything else goes to the schema as typed, so it can say what is wrong. */
+const number = (s: string): number | undefined => (s.trim() === '' ? undefined : Number(s.trim()));
+const numbers = (s: string): number[] | undefined => {
+  const parts = s.split(',').map((x) => x.trim()).filter(Boolean);
+  return parts.length ? parts.map(Number) : undefined;
+};
+const ints = (xs: string[]) => xs.map(Number);
+
+export function runInput(f: FormState): Record<string, unknown> {
+  const groups = numbers(f.groupSizes);
+  const residuals = numbers(f.residualLengths);
+  return {
+    model: f.models[0] ?? '',
+    benchmark: f.benchmarks[0] ?? '',
+    keyBits: f.keyBits.length ? Number(f.keyBits[0]) : undefined,
+    valueBits: f.valueBits.length ? Number(f.valueBits[0]) : undefined,
+    backend: f.backends[0],
+    keyGroupSize: groups?.[0],
+    valueGroupSize: groups?.[0],
+    keyAxis: f.keyAxes[0],
+    valueAxis: f.valueAxes[0],
+    residualLength: residuals?.[0],
+    limit: number(f.limit),
+    prompt: number(f.prompt),
+    maxTokens: number(f.maxTokens),
+    provider: f.provider || undefined,
+  };
+}
+
+export function sweepSpec(f: FormState): Record<string, unknown> {
+  const single = f.mode === 'single';
+  const one = <T,>(xs: T[]) => (single ? xs.slice(0, 1) : xs);
+  const groups = numbers(f.groupSizes);
+  const residuals = numbers(f.residualLengths);
+  const spec: Record<string, unknown> = {
+    models: one(f.models),
+    benchmarks: one(f.benchmarks),
+    keyBits: ints(one(f.keyBits)),
+    valueBits: ints(one(f.valueBits)),
+    backends: one(f.backends),
+    keyAxes: one(f.keyAxes),
+    valueAxes: one(f.valueAxes),
+    groupSizes: groups ? one(groups) : undefined,
+    residualLengths: residuals ? one(residuals) : undefined,
+    base: Object.fromEntries(Object.entries({ limit: number(f.limit), prompt: number(f.prompt), maxTokens: number(f.maxTokens), provider: f.provider || undefined }).filter(([, v]) => v !== undefined)),
+  };
+  if (f.name.trim()) spec.name = f.name.trim();
+  return spec;
+}
+
+/** The form control an issue belongs to: "models.1", "base.limit", "keyGroupSize" -> "models", "limit", "groupSizes". */
+export function controlOf(field: string): string {
+  const head = field.replace(/^base\./, '').split('.')[0];
+  const map: Record<string, string> = {
+    model: 'models',
+    benchmark: 'benchmarks',
+    backend: 'backends',
+    keyAxis: 'keyAxes',
+    valueAxis: 'valueAxes',
+    keyGroupSize: 'groupSizes',
+    valueGroupSize: 'groupSizes',
+    keyGroupSizes: 'groupSizes',
+    valueGroupSizes: 'groupSizes',
+    residualLength: 'residualLengths',
+    pairs: 'keyBits',
+  };
+  return map[head] ?? head;
+}
+
+export const CONTROLS = ['name', 'models', 'benchmarks', 'keyBits', 'valueBits', 'backends', 'keyAxes', 'valueAxes', 'groupSizes', 'residualLengths', 'limit', 'prompt', 'maxTokens', 'provider'];
+
+/** zod's generic wording, said the way a form says it. */
+export function friendly(message: string): string {
+  if (/expected array to have >=1 items/.test(message)) return 'pick at least one';
+  if (/received NaN/.test(message)) return 'not a number';
+  return message;
+}
+
+/** Issues by control (first message wins), and those no control shows. */
+export function issuesByControl(issues: FieldIssue[]): { byControl: Record<string, string>; other: FieldIssue[] } {
+  const byControl: Record<string, string> = {};
+  const other: FieldIssue[] = [];
+  for (const i of issues) {
+    const c = controlOf(i.field);
+    if (CONTROLS.includes(c)) byControl[c] ??= friendly(i.message);
+    else other.push({ ...i, message: friendly(i.message) });
+  }
+  return { byControl, other };
+}

@@ -1,0 +1,10 @@
+export * from './client';
+export * as schema from './schema';
+export type { Run, NewRun, Sweep, RunMetric, LayerStatRow, SampleRow } from './schema';
+export * from './queries/runs';
+export * from './queries/sweeps';
+export * from './queries/leaderboard';
+export * from './queries/catalog';
+export * from './testing';
+export * from './queries/key-first';
+export * from './queries/analysis';

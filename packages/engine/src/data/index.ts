@@ -1,0 +1,12 @@
+export type { Dataset, GenerationItem, MultipleChoiceItem } from './types';
+export { DataFormatError } from './types';
+export { normaliseNewlines, splitDocuments } from './documents';
+export { parseJsonl } from './jsonl';
+export { parseGsm8k } from './gsm8k';
+export { parseHellaswag, preprocessHellaswag, pythonCapitalize } from './hellaswag';
+export { parseArc } from './arc';
+export { parseMcJsonl } from './mc-jsonl';
+export { BUNDLED_BENCHMARKS, BUNDLED_DATA_DIR, bundledBenchmark } from './bundled';
+export type { BundledBenchmark } from './bundled';
+export { DATA_FORMATS, loadDataset, parseDataset } from './dataset';
+export type { LoadedDataset } from './dataset';

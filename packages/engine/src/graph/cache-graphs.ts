@@ -1,0 +1,101 @@
+// The cache graphs: move the first n residual tokens of one layer's K (or V) into its history.
+// append: the block is quantized (packed, or fake-quantized in simulated mode) and concatenated to the
+// history, old blocks untouched. requantize: dequant(history) ++ block is quantized again as a whole
+// (transformers' QuantizedCache). Weight-free and shape-dynamic, so one graph serves every layer.
+import { GraphBuilder, type Value } from '@kvbench/onnx';
+import { emitFakeQuantize, emitQuantizePack, emitUnpackDequantize, type QuantizerConfig } from '@kvbench/quant';
+import type { BoundaryTensor } from './cache-boundary';
+import { PACKED_PARTS, packedFormat } from './packed-history';
+import type { GraphDtype } from './precision';
+
+export interface FlushGraphOptions {
+  quantizer: QuantizerConfig;
+  mode: 'packed' | 'simulated';
+  /**
+   * 'append': history ++ quant(block); 'requantize': quant(dequant(history) ++ block); 'start': the
+   * history is empty (held as a zero-filled placeholder), so quant(block) alone.
+   */
+  kind: 'append' | 'requantize' | 'start';
+  kvHeads: number;
+  headDim: number;
+  dtype: GraphDtype;
+  /** GPU providers: no uint8 Concat on WebGPU, so codes are concatenated as int32. */
+  deviceSafe: boolean;
+}
+
+export const FLUSH_TOKENS = 'flush_tokens'; // int64 [1]
+export const NON_FINITE = 'non_finite'; // float32 scalar: NaN/Inf among the flushed tokens
+export const flushHistoryIn = (part: string | null) => (part ? `history.${part}` : 'history');
+export const flushHistoryOut = (part: string | null) => (part ? `next.history.${part}` : 'next.history');
+export const FLUSH_RESIDUAL_IN = 'residual';
+export const FLUSH_RESIDUAL_OUT = 'next.residual';
+
+export interface FlushGraph {
+  graph: GraphBuilder;
+  inputs: BoundaryTensor[];
+  outputs: BoundaryTensor[];
+}
+
+export function buildFlushGraph(o: FlushGraphOptions): FlushGraph {
+  const g = new GraphBuilder('kvbench-cache-flush');
+  const { kvHeads: H, headDim: D, dtype, quantizer } = o;
+  const inputs: BoundaryTensor[] = [];
+  const outputs: BoundaryTensor[] = [];
+  const input = (t: BoundaryTensor) => (inputs.push(t), g.input(t.name, t.dtype, t.shape));
+  const output = (v: Value, t: BoundaryTensor) => (outputs.push(t), g.output(v, t.name, t.dtype, t.shape));
+  const emit = { headDim: D, batch: 1, heads: H, computeDtype: dtype };
+
+  const residual = input({ name: FLUSH_RESIDUAL_IN, dtype, shape: [1, H, 'residual', D] });
+  const n = input({ name: FLUSH_TOKENS, dtype: 'int64', shape: [1] });
+  const block = g.op('Slice', [residual, g.ints([0]), n, g.ints([2])]);
+  const rest = g.op('Slice', [residual, n, g.ints([2 ** 62]), g.ints([2])]);
+  output(rest, { name: FLUSH_RESIDUAL_OUT, dtype, shape: [1, H, 'rest', D] });
+
+  // NaN/Inf among the flushed tokens: x - x is NaN exactly for them.
+  const finite = g.op('Equal', [g.op('Sub', [block, block]), g.scalar(dtype, 0)]);
+  const nonFinite = g.op('ReduceSum', [g.op('Where', [finite, g.scalar('float32', 0), g.scalar('float32', 1)])], { keepdims: 0 });
+  output(nonFinite, { name: NON_FINITE, dtype: 'float32', shape: [] });
+
+  if (o.mode === 'simulated') {
+    if (o.kind === 'start') {
+      output(emitFakeQuantize(g, block, quantizer, emit), { name: flushHistoryOut(null), dtype, shape: [1, H, 'next_history', D] });
+      return { graph: g, inputs, outputs };
+    }
+    const history = input({ name: flushHistoryIn(null), dtype, shape: [1, H, 'history', D] });
+    const next = o.kind === 'requantize'
+      ? emitFakeQuantize(g, g.op('Concat', [history, block], { axis: 2 }), quantizer, emit)
+      : g.op('Concat', [history, emitFakeQuantize(g, block, quantizer, emit)], { axis: 2 });
+    output(next, { name: flushHistoryOut(null), dtype, shape: [1, H, 'next_history', D] });
+    return { graph: g, inputs, outputs };
+  }
+
+  const inFormat = packedFormat(quantizer, H, D, 'history');
+  const outFormat = packedFormat(quantizer, H, D, 'next_history');
+  if (o.kind === 'start') {
+    const q = emitQuantizePack(g, block, quantizer, emit);
+    const next = [q.codes, q.scales, q.zeros];
+    PACKED_PARTS.forEach((part, i) => output(next[i], { name: flushHistoryOut(part), dtype: outFormat[part].dtype, shape: outFormat[part].shape }));
+    return { graph: g, inputs, outputs };
+  }
+  const history = PACKED_PARTS.map((part) => input({ name: flushHistoryIn(part), dtype: inFormat[part].dtype, shape: inFormat[part].shape }));
+  let next: Value[];
+  if (o.kind === 'requantize') {
+    const [codes, scales, zeros] = history;
+    const old = emitUnpackDequantize(g, { codes, scales, zeros }, quantizer, emit);
+    const q = emitQuantizePack(g, g.op('Concat', [old, block], { axis: 2 }), quantizer, emit);
+    next = [q.codes, q.scales, q.zeros];
+  } else {
+    const axis = inFormat.appendAxis;
+    if (axis === null) throw new Error(`cache.quant axis ${quantizer.axis} cannot append blocks; it needs residualMode 'requantize'`);
+    const q = emitQuantizePack(g, block, quantizer, emit);
+    next = [q.codes, q.scales, q.zeros].map((part, i) => {
+      if (i === 0 && o.deviceSafe) {
+        const wide = (v: Value) => g.op('Cast', [v], { to: 6 });
+        return g.op('Cast', [g.op('Concat', [wide(history[0]), wide(part)], { axis })], { to: 2 });
+      }
+      return g.op('Concat', [history[i], part], { axis });
+    });
+  }
+  PACKED_PARTS.forEach((part, i) => output(next[i], { name: flushHistoryOut(part), dtype: outFormat[part].dtype, shape: outFormat[part].shape }));
+  return { graph: g, inputs, outputs };
+}

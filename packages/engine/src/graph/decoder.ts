@@ -1,0 +1,175 @@
+// The decoder graph, llama2.c run.c style: embedding, then per layer RMSNorm -> q,k,v (+bias, QK-norm)
+// -> RoPE -> attention over dequant(history) ++ residual ++ new -> o, residual add, RMSNorm -> SwiGLU, residual add;
+// final norm and the lm head on the last position. The cache enters as past.* inputs and leaves as the
+// next residual (present.*); quantizing residual blocks into the history happens in the cache graphs.
+import { GraphBuilder, type Value } from '@kvbench/onnx';
+import type { ModelConfig, ModelWeights } from '../model';
+import { groupedQueryAttention, type AttentionCache } from './attention';
+import {
+  ATTENTION_BIAS,
+  HISTORY_ROWS,
+  historyTokensName,
+  INPUT_IDS,
+  KV_KINDS,
+  LOGITS,
+  POSITION_IDS,
+  pastName,
+  presentName,
+  type BoundaryTensor,
+  type KvKind,
+} from './cache-boundary';
+import { Layers } from './layers';
+import type { GraphDtype } from './precision';
+import { ropeTables } from './rope-tables';
+
+/** Part of every graph cache key: bump when the graphs built here (or the emitters they use) change. */
+export const GRAPH_FORMAT_VERSION = 4;
+
+/** Reads a packed history inside a graph: declares its inputs and returns dequantized [1, H, S, D]. */
+export interface PackedHistoryReader {
+  /** Identifies the format in graph cache keys. */
+  readonly key: string;
+  /** The packed tensors of one layer's K or V history (names from pastName). */
+  inputs(layer: number, kind: KvKind): BoundaryTensor[];
+  /** Unpacks and dequantizes `inputs` (same order) to [1, kvHeads, S, headDim] in the graph dtype. */
+  dequantize(g: GraphBuilder, inputs: Value[], kind: KvKind): Value;
+}
+
+export type HistorySpec = { kind: 'none' } | { kind: 'float' } | { kind: 'packed'; reader: PackedHistoryReader };
+
+export interface DecoderGraphOptions {
+  dtype: GraphDtype;
+  /** Positions covered by the RoPE tables. */
+  maxContext: number;
+  history: Record<KvKind, HistorySpec>;
+  /**
+   * Keys and values have histories of the same rows at every step (same quantum, so the same flush
+   * schedule): attention reads history and present in place, masking placeholder rows through the bias.
+   * Otherwise each kind's history is cut to its tokens and concatenated to its present (two copies).
+   */
+  alignedHistory: boolean;
+}
+
+export interface DecoderGraph {
+  graph: GraphBuilder;
+  inputs: BoundaryTensor[];
+  outputs: BoundaryTensor[];
+}
+
+export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, options: DecoderGraphOptions): DecoderGraph {
+  const g = new GraphBuilder('kvbench-decoder');
+  const nn = new Layers(g, options.dtype);
+  const dtype = options.dtype;
+  const { hiddenSize: dim, heads, kvHeads, headDim, vocabSize, intermediateSize } = config;
+  const qDim = heads * headDim;
+  const kvDim = kvHeads * headDim;
+  const inputs: BoundaryTensor[] = [];
+  const outputs: BoundaryTensor[] = [];
+  const input = (t: BoundaryTensor) => {
+    inputs.push(t);
+    return g.input(t.name, t.dtype, t.shape);
+  };
+
+  const tokens = input({ name: INPUT_IDS, dtype: 'int64', shape: ['T'] });
+  const positions = input({ name: POSITION_IDS, dtype: 'int64', shape: ['T'] });
+  const bias = input({ name: ATTENTION_BIAS, dtype, shape: ['groups_x_T', 'S'] });
+
+  // RoPE rows for these positions: [T, 1, D] to broadcast over heads.
+  const rope = ropeTables(config, options.maxContext);
+  const cosTable = nn.weight('rope.cos', [rope.positions, headDim], rope.cos);
+  const sinTable = nn.weight('rope.sin_signed', [rope.positions, headDim], rope.sinSigned);
+  const cos = g.op('Unsqueeze', [g.op('Gather', [cosTable, positions], { axis: 0 }), g.ints([1])]);
+  const sin = g.op('Unsqueeze', [g.op('Gather', [sinTable, positions], { axis: 0 }), g.ints([1])]);
+  const rotation = g.constant('int64', [headDim], rope.rotation);
+
+  // Positions of the history (see DecoderGraphOptions.alignedHistory and historyTokensName).
+  const historyTokens: Partial<Record<KvKind, Value>> = {};
+  let historyRows: Value | null = null;
+  if (options.alignedHistory) {
+    historyRows = input({ name: HISTORY_ROWS, dtype: 'int64', shape: [1] });
+  } else {
+    for (const kind of KV_KINDS) {
+      if (options.history[kind].kind !== 'none') historyTokens[kind] = input({ name: historyTokensName(kind), dtype: 'int64', shape: [1] });
+    }
+  }
+
+  const embed = nn.weight('embed', [vocabSize, dim], weights.embed);
+  let x = g.op('Gather', [embed, tokens], { axis: 0 }); // [T, dim]
+
+  for (let l = 0; l < config.layers; l++) {
+    const w = weights.layers[l];
+    const p = (name: string) => `layers.${l}.${name}`;
+
+    // --- attention ---
+    const xb = nn.rmsNorm(x, nn.weight(p('attn_norm'), [dim], w.attnNorm), config.rmsEps);
+    const bq = config.attentionBias && w.bq ? nn.weight(p('bq'), [qDim], w.bq) : undefined;
+    const bk = config.attentionBias && w.bk ? nn.weight(p('bk'), [kvDim], w.bk) : undefined;
+    const bv = config.attentionBias && w.bv ? nn.weight(p('bv'), [kvDim], w.bv) : undefined;
+    let q = nn.reshape(nn.linear(xb, nn.weight(p('wq'), [qDim, dim], w.wq), bq), [-1, heads, headDim]);
+    let k = nn.reshape(nn.linear(xb, nn.weight(p('wk'), [kvDim, dim], w.wk), bk), [-1, kvHeads, headDim]);
+    const v = nn.reshape(nn.linear(xb, nn.weight(p('wv'), [kvDim, dim], w.wv), bv), [-1, kvHeads, headDim]);
+    if (config.qkNorm) {
+      // Qwen3: RMSNorm over each head, before RoPE.
+      q = nn.rmsNorm(q, nn.weight(p('q_norm'), [headDim], w.qNorm!), config.rmsEps);
+      k = nn.rmsNorm(k, nn.weight(p('k_norm'), [headDim], w.kNorm!), config.rmsEps);
+    }
+    q = nn.rope(q, cos, sin, rotation);
+    k = nn.rope(k, cos, sin, rotation);
+
+    // New keys/values as [1, Hkv, T, D]; the cache stores keys after RoPE.
+    const fresh: Record<KvKind, Value> = {
+      key: g.op('Unsqueeze', [nn.transpose(k, [1, 0, 2]), g.ints([0])]),
+      value: g.op('Unsqueeze', [nn.transpose(v, [1, 0, 2]), g.ints([0])]),
+    };
+    // The cache attention reads: dequant(history) ++ residual ++ new, positions in order.
+    const history: Partial<Record<KvKind, Value>> = {};
+    const present = {} as Record<KvKind, Value>;
+    for (const kind of KV_KINDS) {
+      const spec = options.history[kind];
+      if (spec.kind === 'float') {
+        history[kind] = input({ name: pastName(l, kind, 'history'), dtype, shape: [1, kvHeads, `history_${kind}`, headDim] });
+      } else if (spec.kind === 'packed') {
+        history[kind] = spec.reader.dequantize(g, spec.reader.inputs(l, kind).map(input), kind);
+      }
+      const residual = input({ name: pastName(l, kind, 'residual'), dtype, shape: [1, kvHeads, `residual_${kind}`, headDim] });
+      const name = presentName(l, kind, 'residual');
+      present[kind] = g.output(g.op('Concat', [residual, fresh[kind]], { axis: 2 }), name, dtype, [1, kvHeads, `present_${kind}`, headDim]);
+      outputs.push({ name, dtype, shape: [1, kvHeads, `present_${kind}`, headDim] });
+    }
+    let cache: AttentionCache;
+    if (!history.key || !history.value) {
+      cache = { history: null, present };
+    } else if (options.alignedHistory) {
+      cache = { history: { key: history.key, value: history.value, rows: historyRows! }, present };
+    } else {
+      // K and V histories end at different positions: cut the placeholders and join each to its present.
+      const join = (kind: KvKind) => {
+        const past = g.op('Slice', [history[kind]!, g.ints([0]), historyTokens[kind]!, g.ints([2])]);
+        return g.op('Concat', [past, present[kind]], { axis: 2 });
+      };
+      cache = { history: null, present: { key: join('key'), value: join('value') } };
+    }
+    const attn = groupedQueryAttention(nn, { heads, kvHeads, headDim }, nn.reshape(q, [-1, qDim]), cache, bias);
+    x = g.op('Add', [x, nn.linear(attn, nn.weight(p('wo'), [dim, qDim], w.wo))]);
+
+    // --- SwiGLU MLP ---
+    const xm = nn.rmsNorm(x, nn.weight(p('mlp_norm'), [dim], w.mlpNorm), config.rmsEps);
+    const mlp = nn.swiglu(
+      xm,
+      nn.weight(p('w_gate'), [intermediateSize, dim], w.wGate),
+      nn.weight(p('w_up'), [intermediateSize, dim], w.wUp),
+      nn.weight(p('w_down'), [dim, intermediateSize], w.wDown),
+    );
+    x = g.op('Add', [x, mlp]);
+  }
+
+  // Only the last position's logits leave the graph (prefill returns them; decode has one position).
+  const last = g.op('Slice', [x, g.ints([-1]), g.ints([2 ** 62]), g.ints([0])]);
+  const normed = nn.rmsNorm(last, nn.weight('final_norm', [dim], weights.finalNorm), config.rmsEps);
+  const lmHead = config.tiedEmbeddings && weights.lmHead === weights.embed ? embed : nn.weight('lm_head', [vocabSize, dim], weights.lmHead);
+  let logits = nn.linear(normed, lmHead);
+  if (dtype === 'float16') logits = g.op('Cast', [logits], { to: 1 });
+  g.output(logits, LOGITS, 'float32', [1, vocabSize]);
+  outputs.unshift({ name: LOGITS, dtype: 'float32', shape: [1, vocabSize] });
+  return { graph: g, inputs, outputs };
+}

@@ -1,0 +1,19 @@
+export { buildDecoderGraph, GRAPH_FORMAT_VERSION } from './decoder';
+export type { DecoderGraph, DecoderGraphOptions, HistorySpec, PackedHistoryReader } from './decoder';
+export type { AttentionCache } from './attention';
+export {
+  ATTENTION_BIAS,
+  HISTORY_ROWS,
+  historyTokensName,
+  INPUT_IDS,
+  KV_KINDS,
+  LOGITS,
+  POSITION_IDS,
+  pastName,
+  presentName,
+} from './cache-boundary';
+export type { BoundaryTensor, HistoryKind, KvKind } from './cache-boundary';
+export { GRAPH_DTYPES, bytesPerFloat } from './precision';
+export type { GraphDtype } from './precision';
+export { ropeTables } from './rope-tables';
+export type { RopeTables } from './rope-tables';

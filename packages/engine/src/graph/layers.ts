@@ -1,0 +1,76 @@
+// The decoder's building blocks as ONNX subgraphs, named like the math. Hidden states are 2-D
+// [tokens, features] so every projection is one Gemm with transB (weights stay [out, in] as loaded).
+// Only ops that the CPU and WebGPU execution providers both run (onnxruntime-node.md).
+import { GraphBuilder, type Value } from '@kvbench/onnx';
+import { floatTensor, type GraphDtype } from './precision';
+
+export class Layers {
+  constructor(
+    readonly g: GraphBuilder,
+    readonly dtype: GraphDtype,
+  ) {}
+
+  weight(name: string, dims: number[], values: Float32Array): Value {
+    return this.g.initializer(name, floatTensor(this.dtype, dims, values));
+  }
+
+  scalar(value: number): Value {
+    return this.g.scalar(this.dtype, value);
+  }
+
+  /** y = x W^T (+ b): x [T, in], W [out, in]. */
+  linear(x: Value, w: Value, bias?: Value): Value {
+    return this.g.op('Gemm', bias ? [x, w, bias] : [x, w], { transB: 1 });
+  }
+
+  /**
+   * RMSNorm over the last axis: x / sqrt(mean(x^2) + eps) * weight. In fp16 graphs the statistics are
+   * taken in fp32 (a sum of squares of a 4096-wide activation overflows fp16).
+   */
+  rmsNorm(x: Value, weight: Value, eps: number): Value {
+    const g = this.g;
+    const wide = this.dtype === 'float16' ? g.op('Cast', [x], { to: 1 }) : x;
+    const meanSquare = g.op('ReduceMean', [g.op('Mul', [wide, wide]), g.ints([-1])], { keepdims: 1 });
+    const invRms = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [meanSquare, g.scalar('float32', eps)])])]);
+    let normed = g.op('Mul', [wide, invRms]);
+    if (this.dtype === 'float16') normed = g.op('Cast', [normed], { to: 10 });
+    return g.op('Mul', [normed, weight]);
+  }
+
+  /** SwiGLU: down(silu(gate x) * up x). */
+  swiglu(x: Value, wGate: Value, wUp: Value, wDown: Value): Value {
+    const gate = this.linear(x, wGate);
+    const silu = this.g.op('Mul', [gate, this.g.op('Sigmoid', [gate])]);
+    return this.linear(this.g.op('Mul', [silu, this.linear(x, wUp)]), wDown);
+  }
+
+  /**
+   * RoPE on x [T, heads, headDim] as x*cos + rotate(x)*sin, where rotate is a fixed channel permutation
+   * with signs folded into the sin table: one formula for interleaved and rotate-half pairing.
+   * cos/sinSigned are [T, 1, headDim] (gathered by position), rotation the permutation indices.
+   */
+  rope(x: Value, cos: Value, sinSigned: Value, rotation: Value): Value {
+    const rotated = this.g.op('Gather', [x, rotation], { axis: 2 });
+    return this.g.op('Add', [this.g.op('Mul', [x, cos]), this.g.op('Mul', [rotated, sinSigned])]);
+  }
+
+  reshape(x: Value, shape: number[]): Value {
+    return this.g.op('Reshape', [x, this.g.ints(shape)]);
+  }
+
+  transpose(x: Value, perm: number[]): Value {
+    return this.g.op('Transpose', [x], { perm });
+  }
+
+  /** Softmax along the last axis, in fp32 for fp16 graphs (large negative biases and long rows). */
+  softmax(x: Value): Value {
+    if (this.dtype === 'float32') return this.g.op('Softmax', [x], { axis: -1 });
+    const p = this.g.op('Softmax', [this.g.op('Cast', [x], { to: 1 })], { axis: -1 });
+    return this.g.op('Cast', [p], { to: 10 });
+  }
+
+  /** x * scale for a float scale. */
+  scale(x: Value, s: number): Value {
+    return this.g.op('Mul', [x, this.scalar(s)]);
+  }
+}

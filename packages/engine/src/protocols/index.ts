@@ -1,0 +1,13 @@
+export type { ProtocolContext, ProtocolOutput } from './types';
+export { PROTOCOLS, runProtocol } from './run-protocol';
+export { runPplDecode, selectPplDocuments } from './ppl-decode';
+export type { PplDocument } from './ppl-decode';
+export { DEFAULT_FEW_SHOT, GSM8K_STOP_STRINGS, fewShotPrefix, questionPrompt, runGenExact } from './gen-exact';
+export { encodeChoices, runMcDecode } from './mc-decode';
+export { greedyDecode } from './generation';
+export type { Generation } from './generation';
+export { EXTRACTION_RECORD, extractAnswer, normaliseAnswer } from './answer-extraction';
+export { ProgressTracker } from './progress';
+export { TimedSession } from './timed-session';
+export { ReferenceDecoderSession } from './reference-session';
+export { KvCacheStream, tokenUnit } from './kv-cache-state';

@@ -1,0 +1,111 @@
+// createOnnxSession: validates the policy, builds (or reuses) the decoder and cache graphs, and opens
+// ORT sessions on exactly the requested provider.
+import type { CachePolicy, ExecutionProvider } from '../evaluation';
+import { buildDecoderGraph, GRAPH_FORMAT_VERSION, pastName, presentName, LOGITS, type GraphDtype, type HistorySpec, type KvKind } from '../graph';
+import type { ModelConfig, ModelProvenance, ModelWeights } from '../model';
+import { FullPrecisionStore } from './full-precision-store';
+import { cachedGraph } from './graph-cache';
+import type { KvStore } from './kv-store';
+import { OnnxDecoderSession } from './onnx-session';
+import { validateCachePolicy, validateDtype, CachePolicyError } from './policy';
+import { createInferenceSession, isGpuProvider, providerSessionOptions, PROVIDERS, type SessionOptions } from './providers';
+import { quantizedStores } from './quantized-store';
+
+/** What the engine needs of a loaded model. */
+export interface SessionModel {
+  config: ModelConfig;
+  weights: ModelWeights;
+  provenance?: Pick<ModelProvenance, 'weightsSha256'>;
+}
+
+export interface OnnxSessionOptions {
+  provider?: ExecutionProvider; // default 'cpu'
+  sessionOptions?: SessionOptions;
+  dtype?: GraphDtype; // default 'float32'; 'float16' is for GPU providers
+  /** Longest sequence the session serves (RoPE table rows); default min(maxPositions, 16384). */
+  maxContext?: number;
+  /** Prefill runs at most this many tokens per decoder run (bounds the chunk x context scores); default 512. */
+  prefillChunk?: number;
+  /** Weights above this many bytes are written as ONNX external data (default 1.5 GiB). */
+  externalDataAbove?: number;
+  /** Keep built graphs on disk here (keyed by the weights' sha256, so only for models with provenance). */
+  cacheDir?: string;
+  /** Per-layer K/V statistics from the first prefill's first N positions (CPU only; 0 = off; default 256). */
+  layerStatsTokens?: number;
+}
+
+const DEFAULT_MAX_CONTEXT = 16384;
+const modelIds = new WeakMap<ModelWeights, string>();
+let nextModelId = 0;
+
+/** A key that identifies the weights: their sha256 when known, else this process's object identity. */
+function modelKey(model: SessionModel): { key: string; stable: boolean } {
+  if (model.provenance?.weightsSha256) return { key: model.provenance.weightsSha256, stable: true };
+  let id = modelIds.get(model.weights);
+  if (!id) modelIds.set(model.weights, (id = `object-${process.pid}-${nextModelId++}`));
+  return { key: id, stable: false };
+}
+
+export async function createOnnxSession(model: SessionModel, policy: CachePolicy, options: OnnxSessionOptions = {}): Promise<OnnxDecoderSession> {
+  const provider = options.provider ?? 'cpu';
+  if (!PROVIDERS.includes(provider)) throw new CachePolicyError('provider', `got ${JSON.stringify(provider)}, allowed: ${PROVIDERS.join(', ')}`);
+  const dtype = validateDtype(options.dtype ?? 'float32');
+  const checked = validateCachePolicy(policy);
+  const config = model.config;
+  const maxContext = options.maxContext ?? Math.min(config.maxPositions, DEFAULT_MAX_CONTEXT);
+  if (!Number.isInteger(maxContext) || maxContext < 1) throw new CachePolicyError('maxContext', `got ${maxContext}, allowed: a positive integer`);
+  const prefillChunk = options.prefillChunk ?? 512;
+  if (!Number.isInteger(prefillChunk) || prefillChunk < 1) throw new CachePolicyError('prefillChunk', `got ${prefillChunk}, allowed: a positive integer`);
+  const layerStatsTokens = options.layerStatsTokens;
+  if (layerStatsTokens !== undefined && (!Number.isInteger(layerStatsTokens) || layerStatsTokens < 0)) {
+    throw new CachePolicyError('layerStatsTokens', `got ${layerStatsTokens}, allowed: an integer >= 0 (0 = no per-layer statistics)`);
+  }
+  const onDevice = isGpuProvider(provider);
+  const sessionOptions = providerSessionOptions(provider, options.sessionOptions);
+
+  let stores: Record<KvKind, KvStore>;
+  let history: Record<KvKind, HistorySpec>;
+  if (checked.quant === null) {
+    const store = (kind: KvKind) => new FullPrecisionStore(kind, dtype, config.kvHeads, config.headDim);
+    stores = { key: store('key'), value: store('value') };
+    history = { key: { kind: 'none' }, value: { kind: 'none' } };
+  } else {
+    ({ stores, history } = await quantizedStores({ config, policy: checked, dtype, provider, sessionOptions, onDevice }));
+  }
+
+  const { key: weightsKey, stable } = modelKey(model);
+  const historyKey = (k: KvKind) => {
+    const h = history[k];
+    return h.kind === 'packed' ? `packed:${h.reader.key}` : h.kind;
+  };
+  // Same quantum -> same flush schedule -> K and V histories always cover the same positions.
+  const alignedHistory = history.key.kind !== 'none' && stores.key.quantum === stores.value.quantum;
+  const graphKey = `decoder-v${GRAPH_FORMAT_VERSION}|${weightsKey}|${dtype}|${maxContext}|k=${historyKey('key')}|v=${historyKey('value')}|aligned=${alignedHistory}`;
+  const encoded = await cachedGraph(graphKey, () => buildDecoderGraph(config, model.weights, { dtype, maxContext, history, alignedHistory }).graph, {
+    cacheDir: stable ? options.cacheDir : undefined,
+    externalDataAbove: options.externalDataAbove,
+  });
+
+  const historyInputs = (layer: number, kind: KvKind): string[] => {
+    const h = history[kind];
+    if (h.kind === 'none') return [];
+    if (h.kind === 'float') return [pastName(layer, kind, 'history')];
+    return h.reader.inputs(layer, kind).map((t) => t.name);
+  };
+  const decoderOptions: SessionOptions = { ...sessionOptions };
+  if (onDevice) {
+    // The cache stays on the device between runs; only the logits come back to the CPU.
+    const locations: Record<string, 'gpu-buffer' | 'cpu'> = { [LOGITS]: 'cpu' };
+    for (let l = 0; l < config.layers; l++) for (const kind of ['key', 'value'] as const) locations[presentName(l, kind, 'residual')] = 'gpu-buffer';
+    decoderOptions.preferredOutputLocation = locations;
+  }
+  let decoder;
+  try {
+    decoder = await createInferenceSession(encoded, provider, decoderOptions);
+  } catch (error) {
+    await stores.key.dispose();
+    await stores.value.dispose();
+    throw error;
+  }
+  return new OnnxDecoderSession({ config, policy: checked, provider, dtype, maxContext, prefillChunk, alignedHistory, decoder, historyInputs, stores, layerStatsTokens });
+}

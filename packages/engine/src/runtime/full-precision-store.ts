@@ -1,0 +1,32 @@
+// The unquantized cache (quant null, b = 16): everything stays in the residual, nothing is flushed.
+import type { GraphDtype, KvKind } from '../graph';
+import type { KvSlot, KvStore } from './kv-store';
+import { emptyFloatTensor } from './tensors';
+
+export class FullPrecisionStore implements KvStore {
+  readonly historyKind = 'none' as const;
+  readonly quantum = Infinity;
+  readonly requantize = false;
+  readonly placeholderRows = 0;
+
+  constructor(
+    readonly kind: KvKind,
+    private readonly dtype: GraphDtype,
+    private readonly kvHeads: number,
+    private readonly headDim: number,
+  ) {}
+
+  emptySlot(): KvSlot {
+    return { history: [], historyTokens: 0, residual: emptyFloatTensor(this.dtype, this.kvHeads, this.headDim), residualTokens: 0 };
+  }
+
+  flush(): Promise<KvSlot> {
+    return Promise.reject(new Error('a full-precision cache never moves tokens out of its residual'));
+  }
+
+  nonFinite(): number {
+    return 0;
+  }
+
+  async dispose(): Promise<void> {}
+}

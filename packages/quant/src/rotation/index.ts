@@ -1,0 +1,11 @@
+export { SeededRng } from './random';
+export type { Rotation } from './rotation';
+export { rotationMatrix } from './rotation';
+export type { HadamardOptions } from './hadamard';
+export { RandomizedHadamard, fwht, nextPowerOfTwo } from './hadamard';
+export { HaarRotation, IdentityRotation, haarOrthogonal } from './haar';
+export type { RotationConfig, RotationKind } from './create';
+export { ROTATION_KINDS, createRotation, rotateRows, unrotateRows } from './create';
+export type { RotationDtype, RotationEmitOptions } from './onnx';
+export { emitRotation, rotationInitializer } from './onnx';
+export { quantizeRotated } from './rotate-quantize';

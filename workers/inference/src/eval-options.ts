@@ -1,0 +1,59 @@
+// The mapping from a canonical run config (protocol) to the engine's EvalOptions. It lives here, not in
+// protocol, because protocol sits below the engine and must not import its types.
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { EvalOptions } from '@kvbench/engine';
+import { findModel, isLocalModelPath, runKvQuantConfig, type RunConfig } from '@kvbench/protocol';
+
+export class ModelNotAvailableError extends Error {
+  readonly field = 'model';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelNotAvailableError';
+  }
+}
+
+/**
+ * Where this worker finds a model: the bundled stories260k by name; a known Hugging Face model under
+ * $KVBENCH_MODELS_DIR/<name> (or its org/name alias); a local path as given.
+ */
+export function resolveModel(model: string, env: Record<string, string | undefined> = process.env): string {
+  const known = findModel(model);
+  if (known?.family === 'llama2c') return known.name;
+  if (known) {
+    const root = env.KVBENCH_MODELS_DIR;
+    const candidates = root ? [known.name, ...known.aliases].map((n) => path.join(root, n)) : [];
+    const found = candidates.find((p) => existsSync(path.join(p, 'config.json')));
+    if (!found) {
+      throw new ModelNotAvailableError(
+        `model: ${known.name} weights are not on this worker (looked for config.json under ${root ? candidates.join(', ') : '$KVBENCH_MODELS_DIR, which is not set'})`,
+      );
+    }
+    return found;
+  }
+  if (isLocalModelPath(model) && !existsSync(model)) throw new ModelNotAvailableError(`model: ${model} does not exist on this worker`);
+  return model;
+}
+
+export function toEvalOptions(c: RunConfig, env: Record<string, string | undefined> = process.env): EvalOptions {
+  if (c.protocol === 'analyze') throw new Error('protocol: analyze runs go through analyzeRun (./analyze), not evaluate()');
+  return {
+    model: resolveModel(c.model, env),
+    data: c.benchmark,
+    format: c.format,
+    protocol: c.protocol,
+    prompt: c.prompt,
+    maxTokens: c.maxTokens,
+    limit: c.limit,
+    ...(c.fewShot !== null ? { fewShot: c.fewShot } : {}),
+    cache: {
+      quant: runKvQuantConfig(c),
+      residualLength: c.residualLength ?? 0,
+      prefill: c.prefill ?? 'quantize-all',
+      residualMode: c.residualMode ?? 'append',
+      mode: c.cacheMode ?? 'packed',
+    },
+    provider: c.provider,
+    seed: c.seed,
+  };
+}
