@@ -40,8 +40,12 @@ class EventHub {
     if (this.started) return;
     this.started = true;
     const prefix = queuePrefix();
+    // Read the event streams from (a second before) the moment the hub starts rather than from '$':
+    // QueueEvents' first XREAD happens some time after construction, and a fast job's waiting/active
+    // events would fall into that gap for the first subscriber. Replaying a second of events is harmless.
+    const lastEventId = `${Date.now() - 1000}-0`;
     for (const d of DEVICE_CLASSES) {
-      const qe = new QueueEvents(d.name, { connection: redisConnection('worker'), prefix });
+      const qe = new QueueEvents(d.name, { connection: redisConnection('worker'), prefix, lastEventId });
       qe.on('error', () => {});
       const queue = d.name;
       qe.on('waiting', ({ jobId }) => this.emit({ type: 'waiting', queue, hash: jobId }));

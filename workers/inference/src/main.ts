@@ -35,6 +35,28 @@ if (providerOverride !== undefined && !PROVIDERS.includes(providerOverride)) {
 }
 
 const handle = await openDb({ poolMax: Math.max(4, concurrency * 2) });
+
+// Signal handlers go in before the worker can take a job, so a SIGTERM that lands while it is
+// starting still drains instead of killing the process mid-job.
+let stopping = 0;
+let started: (() => void) | undefined;
+const ready = new Promise<void>((resolve) => (started = resolve));
+const stop = async (signal: string) => {
+  stopping++;
+  await ready;
+  if (stopping === 1 && signal === 'SIGTERM') {
+    console.log('SIGTERM: draining (the current job finishes; send SIGTERM again to release it)');
+    await w.drain();
+  } else {
+    console.log(`${signal}: releasing the current job back to the queue`);
+    await w.release();
+  }
+  await handle.close().catch(() => {});
+  process.exit(0);
+};
+process.on('SIGTERM', () => void stop('SIGTERM'));
+process.on('SIGINT', () => void stop('SIGINT'));
+
 const w = await startInferenceWorker({
   db: handle.db,
   deviceClass,
@@ -48,19 +70,4 @@ const w = await startInferenceWorker({
   providerOverride,
 });
 console.log(`worker ready: ${w.workerId} (db ${handle.kind} ${handle.location})`);
-
-let stopping = 0;
-const stop = async (signal: string) => {
-  stopping++;
-  if (stopping === 1 && signal === 'SIGTERM') {
-    console.log('SIGTERM: draining (the current job finishes; send SIGTERM again to release it)');
-    await w.drain();
-  } else {
-    console.log(`${signal}: releasing the current job back to the queue`);
-    await w.release();
-  }
-  await handle.close().catch(() => {});
-  process.exit(0);
-};
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
+started!();
