@@ -3,6 +3,7 @@ import { and, asc, desc, eq, inArray, ne, sql, type SQL } from 'drizzle-orm';
 import { BACKENDS } from '@kvbench/protocol';
 import type { Db } from '../client';
 import { runMetrics, runs } from '../schema';
+import { runConfigColumns } from './run-columns';
 
 export const LEADERBOARD_SORTS = {
   score: runs.primaryValue,
@@ -144,22 +145,7 @@ export async function leaderboard(db: Db, query: LeaderboardQuery = {}, options:
     db
       .with(pageIds)
       .select({
-        id: runs.id,
-        hash: runs.hash,
-        status: runs.status,
-        model: runs.model,
-        benchmark: runs.benchmark,
-        protocol: runs.protocol,
-        keyBits: runs.keyBits,
-        valueBits: runs.valueBits,
-        backend: runs.backend,
-        keyGroupSize: runs.keyGroupSize,
-        valueGroupSize: runs.valueGroupSize,
-        keyAxis: runs.keyAxis,
-        valueAxis: runs.valueAxis,
-        residualLength: runs.residualLength,
-        limit: runs.limit,
-        provider: runs.provider,
+        ...runConfigColumns,
         providerUsed: runs.providerUsed,
         device: runs.device,
         deviceClass: runs.deviceClass,

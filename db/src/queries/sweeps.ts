@@ -14,6 +14,7 @@ import {
 import type { Db } from '../client';
 import { runs, sweepRuns, sweeps, type Run, type Sweep } from '../schema';
 import { newRunRow, upsertRuns, type RunCell } from './runs';
+import { runConfigColumns } from './run-columns';
 
 export function sweepSpecHash(expansion: SweepExpansion): string {
   return sha256Hex(canonicalJson({ spec: expansion.spec, cells: expansion.cells.map((c) => c.hash) }));
@@ -145,22 +146,7 @@ export async function getSweep(db: Db, id: string) {
   if (!sweep) return undefined;
   const cells = await db
     .select({
-      id: runs.id,
-      hash: runs.hash,
-      status: runs.status,
-      model: runs.model,
-      benchmark: runs.benchmark,
-      protocol: runs.protocol,
-      keyBits: runs.keyBits,
-      valueBits: runs.valueBits,
-      backend: runs.backend,
-      keyGroupSize: runs.keyGroupSize,
-      valueGroupSize: runs.valueGroupSize,
-      keyAxis: runs.keyAxis,
-      valueAxis: runs.valueAxis,
-      residualLength: runs.residualLength,
-      limit: runs.limit,
-      provider: runs.provider,
+      ...runConfigColumns,
       deviceClass: runs.deviceClass,
       itemsDone: runs.itemsDone,
       itemsTotal: runs.itemsTotal,
