@@ -34,6 +34,15 @@ export interface EvalOptions {
   provider: ExecutionProvider; // never silently falls back
   sessionOptions?: Record<string, unknown>;
   seed?: number;
+  /** Linear-layer weights: 16 = as loaded (default), 4 = blockwise int4 (MatMulNBits, block 32). */
+  weightBits?: 16 | 4;
+}
+
+/** Which weight precision ran (linear layers; embeddings, norms and the lm head stay as loaded). */
+export interface WeightPrecision {
+  bits: 16 | 4;
+  /** int4: elements per block along K. */
+  blockSize?: number;
 }
 
 export interface EvalProgress {
@@ -100,6 +109,8 @@ export interface EvalResult {
   protocolRecord?: Record<string, unknown>;
   /** Which session implementation ran: the ONNX graph or the float64 reference (cross-checks). */
   engine?: 'onnx' | 'reference';
+  /** Which weight precision ran (absent in results from before weightBits existed = 16). */
+  weights?: WeightPrecision;
 }
 
 export interface EvaluateControls {

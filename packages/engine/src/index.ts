@@ -15,6 +15,7 @@ export type {
   PrefillPolicy,
   Protocol,
   ResidualMode,
+  WeightPrecision,
 } from './evaluation';
 export type { DecoderSession, KvMemory } from './session';
 export { evaluate } from './evaluate';

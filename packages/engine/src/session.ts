@@ -1,6 +1,6 @@
 // The contract between the ONNX runtime side (src/runtime, src/graph) and the benchmark protocols
 // (src/protocols): one sequence's decoder with its KV cache held between calls.
-import type { CachePolicy, ExecutionProvider, LayerStat } from './evaluation';
+import type { CachePolicy, ExecutionProvider, LayerStat, WeightPrecision } from './evaluation';
 
 export interface KvMemory {
   /** Bytes of codes + scales + zeros + residual actually held now, summed over layers, K and V. */
@@ -17,6 +17,8 @@ export interface DecoderSession {
   readonly provider: ExecutionProvider;
   readonly policy: CachePolicy;
   readonly vocabSize: number;
+  /** Optional: the linear layers' weight precision; absent = as loaded (16). */
+  readonly weights?: WeightPrecision;
   /** Forget the current sequence. */
   reset(): void;
   /** Reads `tokens` in one exact forward pass, stores them in the cache per `policy.prefill`; returns the last position's logits. */

@@ -18,6 +18,7 @@ import {
   type BoundaryTensor,
   type KvKind,
 } from './cache-boundary';
+import { checkWeightQuant, type WeightQuant } from './int4-weights';
 import { Layers } from './layers';
 import type { GraphDtype } from './precision';
 import { ropeTables } from './rope-tables';
@@ -48,6 +49,8 @@ export interface DecoderGraphOptions {
    * Otherwise each kind's history is cut to its tokens and concatenated to its present (two copies).
    */
   alignedHistory: boolean;
+  /** Storage of the q/k/v/o and MLP weights (default 16 bits = as loaded); embeddings, norms, lm head stay float. */
+  weightQuant?: WeightQuant;
 }
 
 export interface DecoderGraph {
@@ -58,7 +61,9 @@ export interface DecoderGraph {
 
 export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, options: DecoderGraphOptions): DecoderGraph {
   const g = new GraphBuilder('kvbench-decoder');
-  const nn = new Layers(g, options.dtype);
+  const weightQuant = options.weightQuant ?? { bits: 16 };
+  checkWeightQuant(config, weightQuant);
+  const nn = new Layers(g, options.dtype, weightQuant);
   const dtype = options.dtype;
   const { hiddenSize: dim, heads, kvHeads, headDim, vocabSize, intermediateSize } = config;
   const qDim = heads * headDim;
@@ -105,9 +110,9 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
     const bq = config.attentionBias && w.bq ? nn.weight(p('bq'), [qDim], w.bq) : undefined;
     const bk = config.attentionBias && w.bk ? nn.weight(p('bk'), [kvDim], w.bk) : undefined;
     const bv = config.attentionBias && w.bv ? nn.weight(p('bv'), [kvDim], w.bv) : undefined;
-    let q = nn.reshape(nn.linear(xb, nn.weight(p('wq'), [qDim, dim], w.wq), bq), [-1, heads, headDim]);
-    let k = nn.reshape(nn.linear(xb, nn.weight(p('wk'), [kvDim, dim], w.wk), bk), [-1, kvHeads, headDim]);
-    const v = nn.reshape(nn.linear(xb, nn.weight(p('wv'), [kvDim, dim], w.wv), bv), [-1, kvHeads, headDim]);
+    let q = nn.reshape(nn.projection(xb, p('wq'), [qDim, dim], w.wq, bq), [-1, heads, headDim]);
+    let k = nn.reshape(nn.projection(xb, p('wk'), [kvDim, dim], w.wk, bk), [-1, kvHeads, headDim]);
+    const v = nn.reshape(nn.projection(xb, p('wv'), [kvDim, dim], w.wv, bv), [-1, kvHeads, headDim]);
     if (config.qkNorm) {
       // Qwen3: RMSNorm over each head, before RoPE.
       q = nn.rmsNorm(q, nn.weight(p('q_norm'), [headDim], w.qNorm!), config.rmsEps);
@@ -150,15 +155,15 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
       cache = { history: null, present: { key: join('key'), value: join('value') } };
     }
     const attn = groupedQueryAttention(nn, { heads, kvHeads, headDim }, nn.reshape(q, [-1, qDim]), cache, bias);
-    x = g.op('Add', [x, nn.linear(attn, nn.weight(p('wo'), [dim, qDim], w.wo))]);
+    x = g.op('Add', [x, nn.projection(attn, p('wo'), [dim, qDim], w.wo)]);
 
     // --- SwiGLU MLP ---
     const xm = nn.rmsNorm(x, nn.weight(p('mlp_norm'), [dim], w.mlpNorm), config.rmsEps);
     const mlp = nn.swiglu(
       xm,
-      nn.weight(p('w_gate'), [intermediateSize, dim], w.wGate),
-      nn.weight(p('w_up'), [intermediateSize, dim], w.wUp),
-      nn.weight(p('w_down'), [dim, intermediateSize], w.wDown),
+      (h) => nn.projection(h, p('w_gate'), [intermediateSize, dim], w.wGate),
+      (h) => nn.projection(h, p('w_up'), [intermediateSize, dim], w.wUp),
+      (h) => nn.projection(h, p('w_down'), [dim, intermediateSize], w.wDown),
     );
     x = g.op('Add', [x, mlp]);
   }

@@ -17,3 +17,15 @@ export { GRAPH_DTYPES, bytesPerFloat } from './precision';
 export type { GraphDtype } from './precision';
 export { ropeTables } from './rope-tables';
 export type { RopeTables } from './rope-tables';
+export {
+  checkWeightQuant,
+  DEFAULT_WEIGHT_BLOCK_SIZE,
+  dequantizeInt4,
+  projectionInputs,
+  quantizeInt4,
+  validateWeightQuant,
+  WEIGHT_BITS,
+  weightQuantKey,
+  WeightQuantError,
+} from './int4-weights';
+export type { Int4Blocks, WeightBits, WeightQuant } from './int4-weights';

@@ -2,12 +2,15 @@
 // [tokens, features] so every projection is one Gemm with transB (weights stay [out, in] as loaded).
 // Only ops that the CPU and WebGPU execution providers both run (onnxruntime-node.md).
 import { GraphBuilder, type Value } from '@kvbench/onnx';
+import { quantizeInt4, type WeightQuant } from './int4-weights';
 import { floatTensor, type GraphDtype } from './precision';
 
 export class Layers {
   constructor(
     readonly g: GraphBuilder,
     readonly dtype: GraphDtype,
+    /** How projection() stores its weights; default 16 = as loaded (one Gemm). */
+    readonly weightQuant: WeightQuant = { bits: 16 },
   ) {}
 
   weight(name: string, dims: number[], values: Float32Array): Value {
@@ -37,11 +40,28 @@ export class Layers {
     return g.op('Mul', [normed, weight]);
   }
 
-  /** SwiGLU: down(silu(gate x) * up x). */
-  swiglu(x: Value, wGate: Value, wUp: Value, wDown: Value): Value {
-    const gate = this.linear(x, wGate);
+  /**
+   * A linear layer y = x W^T (+ b) whose weight W [out, in] is an initializer named `name`: one Gemm,
+   * or with 4-bit weights one com.microsoft MatMulNBits (`name`.q4 / .scales / .zero_points) + Add.
+   */
+  projection(x: Value, name: string, dims: [number, number], values: Float32Array, bias?: Value): Value {
+    if (this.weightQuant.bits === 16) return this.linear(x, this.weight(name, dims, values), bias);
+    const [n, k] = dims;
+    const blockSize = this.weightQuant.blockSize!;
+    const q = quantizeInt4(values, n, k, blockSize);
+    const g = this.g;
+    const packed = g.initializer(`${name}.q4`, { dtype: 'uint8', dims: [n, q.nBlocks, blockSize / 2], data: q.packed });
+    const scales = g.initializer(`${name}.scales`, floatTensor(this.dtype, [n * q.nBlocks], q.scales));
+    const zeroPoints = g.initializer(`${name}.zero_points`, { dtype: 'uint8', dims: [q.zeroPoints.length], data: q.zeroPoints });
+    const y = g.op('MatMulNBits', [x, packed, scales, zeroPoints], { K: k, N: n, bits: 4, block_size: blockSize, accuracy_level: 0 }, { domain: 'com.microsoft' });
+    return bias ? g.op('Add', [y, bias]) : y;
+  }
+
+  /** SwiGLU: down(silu(gate x) * up x), each projection given as a function of its input. */
+  swiglu(x: Value, gateProj: (x: Value) => Value, upProj: (x: Value) => Value, downProj: (x: Value) => Value): Value {
+    const gate = gateProj(x);
     const silu = this.g.op('Mul', [gate, this.g.op('Sigmoid', [gate])]);
-    return this.linear(this.g.op('Mul', [silu, this.linear(x, wUp)]), wDown);
+    return downProj(this.g.op('Mul', [silu, upProj(x)]));
   }
 
   /**

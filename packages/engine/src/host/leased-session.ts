@@ -25,6 +25,9 @@ export class LeasedSession implements DecoderSession {
   get vocabSize() {
     return this.inner.vocabSize;
   }
+  get weights() {
+    return this.inner.weights;
+  }
   reset(): void {
     this.usable().reset();
   }

@@ -111,9 +111,9 @@ export class ModelCache {
 
   private session(model: LoadedModel, policy: CachePolicy, options: EvalOptions) {
     const modelKey = this.keys.get(model) ?? model.provenance.weightsSha256;
-    const key = sessionKey({ policy, provider: options.provider, sessionOptions: options.sessionOptions ?? null });
+    const key = sessionKey({ policy, provider: options.provider, sessionOptions: options.sessionOptions ?? null, weightBits: options.weightBits ?? 16 });
     return this.sessions.lease(modelKey, key, () =>
-      createOnnxSession(model, policy, { provider: options.provider, sessionOptions: options.sessionOptions as SessionOptions | undefined }),
+      createOnnxSession(model, policy, { provider: options.provider, sessionOptions: options.sessionOptions as SessionOptions | undefined, weightBits: options.weightBits }),
     );
   }
 

@@ -42,7 +42,7 @@ const freshResources: EvaluationResources = {
   loadModel,
   loadTokenizer,
   openOnnxSession: (model, policy, options) =>
-    createOnnxSession(model, policy, { provider: options.provider, sessionOptions: options.sessionOptions as SessionOptions | undefined }),
+    createOnnxSession(model, policy, { provider: options.provider, sessionOptions: options.sessionOptions as SessionOptions | undefined, weightBits: options.weightBits }),
 };
 
 export function defaultEngine(): SessionEngine {
@@ -59,6 +59,7 @@ export function validateEvalOptions(o: EvalOptions): void {
   for (const field of ['prompt', 'maxTokens', 'limit'] as const) {
     if (!Number.isInteger(o[field]) || o[field] < 1) throw new Error(`${field}: got ${JSON.stringify(o[field])}, allowed: an integer >= 1`);
   }
+  if (o.weightBits !== undefined && o.weightBits !== 16 && o.weightBits !== 4) throw new Error(`weightBits: got ${JSON.stringify(o.weightBits)}, allowed: 16, 4`);
   const c = o.cache;
   if (!c || typeof c !== 'object') throw new Error('cache: expected a CachePolicy');
   if (!Number.isInteger(c.residualLength) || c.residualLength < 0) throw new Error(`cache.residualLength: got ${JSON.stringify(c.residualLength)}, allowed: an integer >= 0`);
@@ -78,6 +79,7 @@ async function openSession(engine: SessionEngine, model: LoadedModel, policy: Ca
   if (engine === 'reference') {
     // Never a silent fallback: the reference runs on the CPU only.
     if (options.provider !== 'cpu') throw new Error(`provider: the reference engine runs on cpu only, got ${options.provider}`);
+    if ((options.weightBits ?? 16) !== 16) throw new Error(`weightBits: the reference engine runs the weights as loaded (16), got ${options.weightBits}`);
     return new ReferenceDecoderSession(model, policy);
   }
   return resources.openOnnxSession(model, policy, options);
@@ -178,6 +180,7 @@ export async function runEvaluation(
       nonFinite: quantized.nonFinite(),
       protocolRecord: { protocol: options.protocol, ...out.record, kvBytesSource, layerStatsSource: quantized.layerStatsSource() },
       engine,
+      weights: quantized.weights ?? { bits: 16 },
     };
   } finally {
     await quantized.dispose();

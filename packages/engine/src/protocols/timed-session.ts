@@ -22,6 +22,9 @@ export class TimedSession implements DecoderSession {
   get vocabSize() {
     return this.inner.vocabSize;
   }
+  get weights() {
+    return this.inner.weights;
+  }
 
   reset(): void {
     this.inner.reset();

@@ -1,7 +1,20 @@
 // createOnnxSession: validates the policy, builds (or reuses) the decoder and cache graphs, and opens
 // ORT sessions on exactly the requested provider.
 import type { CachePolicy, ExecutionProvider } from '../evaluation';
-import { buildDecoderGraph, GRAPH_FORMAT_VERSION, pastName, presentName, LOGITS, type GraphDtype, type HistorySpec, type KvKind } from '../graph';
+import {
+  buildDecoderGraph,
+  checkWeightQuant,
+  GRAPH_FORMAT_VERSION,
+  pastName,
+  presentName,
+  LOGITS,
+  validateWeightQuant,
+  weightQuantKey,
+  type GraphDtype,
+  type HistorySpec,
+  type KvKind,
+  type WeightBits,
+} from '../graph';
 import type { ModelConfig, ModelProvenance, ModelWeights } from '../model';
 import { FullPrecisionStore } from './full-precision-store';
 import { cachedGraph } from './graph-cache';
@@ -32,6 +45,13 @@ export interface OnnxSessionOptions {
   cacheDir?: string;
   /** Per-layer K/V statistics from the first prefill's first N positions (CPU only; 0 = off; default 256). */
   layerStatsTokens?: number;
+  /**
+   * Linear-layer weights (q/k/v/o, gate/up/down): 16 = as loaded (default), 4 = blockwise asymmetric int4
+   * through com.microsoft MatMulNBits. Embeddings, norms and the lm head stay float.
+   */
+  weightBits?: WeightBits;
+  /** Elements per int4 block along K (power of two, 16..256, dividing every projection's K); default 32. */
+  weightBlockSize?: number;
 }
 
 const DEFAULT_MAX_CONTEXT = 16384;
@@ -60,6 +80,8 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
   if (layerStatsTokens !== undefined && (!Number.isInteger(layerStatsTokens) || layerStatsTokens < 0)) {
     throw new CachePolicyError('layerStatsTokens', `got ${layerStatsTokens}, allowed: an integer >= 0 (0 = no per-layer statistics)`);
   }
+  const weightQuant = validateWeightQuant(options.weightBits ?? 16, options.weightBlockSize);
+  checkWeightQuant(config, weightQuant);
   const onDevice = isGpuProvider(provider);
   const sessionOptions = providerSessionOptions(provider, options.sessionOptions);
 
@@ -80,8 +102,8 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
   };
   // Same quantum -> same flush schedule -> K and V histories always cover the same positions.
   const alignedHistory = history.key.kind !== 'none' && stores.key.quantum === stores.value.quantum;
-  const graphKey = `decoder-v${GRAPH_FORMAT_VERSION}|${weightsKey}|${dtype}|${maxContext}|k=${historyKey('key')}|v=${historyKey('value')}|aligned=${alignedHistory}`;
-  const encoded = await cachedGraph(graphKey, () => buildDecoderGraph(config, model.weights, { dtype, maxContext, history, alignedHistory }).graph, {
+  const graphKey = `decoder-v${GRAPH_FORMAT_VERSION}|${weightsKey}|${dtype}|${maxContext}|k=${historyKey('key')}|v=${historyKey('value')}|aligned=${alignedHistory}|${weightQuantKey(weightQuant)}`;
+  const encoded = await cachedGraph(graphKey, () => buildDecoderGraph(config, model.weights, { dtype, maxContext, history, alignedHistory, weightQuant }).graph, {
     cacheDir: stable ? options.cacheDir : undefined,
     externalDataAbove: options.externalDataAbove,
   });
@@ -107,5 +129,5 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
     await stores.value.dispose();
     throw error;
   }
-  return new OnnxDecoderSession({ config, policy: checked, provider, dtype, maxContext, prefillChunk, alignedHistory, decoder, historyInputs, stores, layerStatsTokens });
+  return new OnnxDecoderSession({ config, policy: checked, provider, dtype, maxContext, prefillChunk, alignedHistory, decoder, historyInputs, stores, layerStatsTokens, weights: weightQuant });
 }

@@ -52,6 +52,8 @@ async function encode(key: string, build: () => GraphBuilder, options: GraphCach
   }
   const graph = build();
   const modelOptions: ModelOptions = { opset: OPSET };
+  // Contrib ops (MatMulNBits for 4-bit weights) need their domain imported.
+  if (graph.nodes.some((n) => n.domain === 'com.microsoft')) modelOptions.domains = { 'com.microsoft': 1 };
   if (initializerBytes(graph) > (options.externalDataAbove ?? EXTERNAL_DATA_ABOVE)) {
     const target = file ?? join(tmpdir(), `kvbench-graph-${digest}`, 'model.onnx');
     await writeAtomically(target, graph, { ...modelOptions, externalData: { location: `${basename(target)}.data`, minBytes: 1024 } });

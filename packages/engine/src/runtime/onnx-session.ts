@@ -2,7 +2,7 @@
 // quantized cache, the cache graphs that move residual tokens into the packed history. The JS side is
 // the state machine: it holds the cache tensors between runs and decides when to flush.
 import * as ort from 'onnxruntime-node';
-import type { CachePolicy, ExecutionProvider, LayerStat } from '../evaluation';
+import type { CachePolicy, ExecutionProvider, LayerStat, WeightPrecision } from '../evaluation';
 import { ATTENTION_BIAS, HISTORY_ROWS, historyTokensName, INPUT_IDS, KV_KINDS, LOGITS, POSITION_IDS, pastName, presentName, type GraphDtype, type KvKind } from '../graph';
 import type { ModelConfig } from '../model';
 import type { DecoderSession, KvMemory } from '../session';
@@ -29,6 +29,8 @@ export interface SessionParts {
   stores: Record<KvKind, KvStore>;
   /** Positions of the first prefill that layerStats() is computed on; 0 = none (default LAYER_STATS_TOKENS). */
   layerStatsTokens?: number;
+  /** The linear layers' weight precision the decoder graph was built with (default 16). */
+  weights?: WeightPrecision;
 }
 
 interface Snapshot {
@@ -41,6 +43,7 @@ export class OnnxDecoderSession implements DecoderSession {
   readonly provider: ExecutionProvider;
   readonly policy: CachePolicy;
   readonly vocabSize: number;
+  readonly weights: WeightPrecision;
   readonly dtype: GraphDtype;
   readonly maxContext: number;
   readonly prefillChunk: number;
@@ -69,6 +72,7 @@ export class OnnxDecoderSession implements DecoderSession {
     this.prefillChunk = parts.prefillChunk;
     this.alignedHistory = parts.alignedHistory;
     this.vocabSize = parts.config.vocabSize;
+    this.weights = parts.weights ?? { bits: 16 };
     this.decoder = parts.decoder;
     this.stores = parts.stores;
     this.historyInputs = parts.historyInputs;
