@@ -268,10 +268,10 @@ describe('backlog vs. the wait list (real Redis)', () => {
 });
 
 // The contract with the web app: GET /api/queues/<class> answers JSON whose `backlog` (the trigger's
-// valueLocation) counts waiting + prioritized + active jobs. Runs once the route exists
-// (apps/web/app/api/queues/[class]/route.ts; docs/deploy.md gives the shape).
-const BACKLOG_ROUTE = process.env.KVBENCH_BACKLOG_ROUTE ?? path.join(ROOT, 'apps/web/app/api/queues/[class]/route.ts');
-describe.skipIf(!existsSync(BACKLOG_ROUTE))('GET /api/queues/<class> feeds the metrics-api trigger (real Redis)', () => {
+// valueLocation) counts waiting + prioritized + active jobs (apps/web/app/api/queues/[name]/route.ts;
+// docs/deploy.md gives the shape).
+const BACKLOG_ROUTE = path.join(ROOT, 'apps/web/app/api/queues/[name]/route.ts');
+describe('GET /api/queues/<class> feeds the metrics-api trigger (real Redis)', () => {
   it('backlog = waiting + prioritized + active, read at the trigger\'s valueLocation', async () => {
     const prefix = `kvbench-k8s-route-${process.pid}-${Date.now()}`;
     const queues = new RunQueues({ prefix, redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
@@ -280,7 +280,7 @@ describe.skipIf(!existsSync(BACKLOG_ROUTE))('GET /api/queues/<class> feeds the m
     try {
       const services = (await import(path.join(ROOT, 'apps/web/lib/services.ts'))) as { setQueues(q: RunQueues): void };
       services.setQueues(queues);
-      const route = (await import(BACKLOG_ROUTE)) as { GET(req: Request, ctx: { params: Promise<{ class: string }> }): Promise<Response> };
+      const route = (await import(BACKLOG_ROUTE)) as { GET(req: Request, ctx: { params: Promise<{ name: string }> }): Promise<Response> };
       await q.addBulk([
         { name: 'run', data: { runId: 'a' }, opts: { jobId: 'a' } },
         { name: 'run', data: { runId: 'b' }, opts: { jobId: 'b', priority: 2 } },
@@ -289,11 +289,11 @@ describe.skipIf(!existsSync(BACKLOG_ROUTE))('GET /api/queues/<class> feeds the m
       ]);
       const trigger = get(rendered.dev, 'ScaledObject', `worker-${cls}`).spec.triggers.find((t: any) => t.type === 'metrics-api').metadata;
       const url = new URL(trigger.url);
-      const res = await route.GET(new Request(`http://localhost:3000${url.pathname}`), { params: Promise.resolve({ class: cls }) });
+      const res = await route.GET(new Request(`http://localhost:3000${url.pathname}`), { params: Promise.resolve({ name: cls }) });
       expect(res.status).toBe(200);
       // 1 waiting + 2 prioritized; the delayed job is not backlog.
       expect(gjsonGet(await res.json(), trigger.valueLocation)).toBe(3);
-      const unknown = await route.GET(new Request('http://localhost:3000/api/queues/tpu'), { params: Promise.resolve({ class: 'tpu' }) });
+      const unknown = await route.GET(new Request('http://localhost:3000/api/queues/tpu'), { params: Promise.resolve({ name: 'tpu' }) });
       expect(unknown.status).toBe(404);
     } finally {
       await q.close();
