@@ -1,34 +1,37 @@
-// A sweep cell as the sweep page shows it (the JSON of GET /api/sweeps/:id).
-export type CellStatus = 'queued' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+// A sweep cell as the sweep page shows it (the JSON of GET /api/sweeps/:id): the run row's fields, typed
+// from the Drizzle schema (type-only import: nothing of the db package reaches the browser).
+import type { Run } from '@kvbench/db';
 
-export interface SweepCell {
-  id: string;
-  hash: string;
-  status: CellStatus;
-  model: string;
-  benchmark: string;
-  protocol: string;
-  keyBits: number;
-  valueBits: number;
-  backend: string | null;
-  keyGroupSize: number | null;
-  valueGroupSize: number | null;
-  keyAxis: string | null;
-  valueAxis: string | null;
-  residualLength: number | null;
-  limit: number;
-  itemsDone: number | null;
-  itemsTotal: number | null;
-  tokensPerSecond: number | null;
-  etaSeconds: number | null;
-  primaryMetric: string | null;
-  primaryValue: number | null;
-  primaryStderr: number | null;
-  kvBytesPerToken: number | null;
-  ratioToFp16: number | null;
-  error: string | null;
-  position: number;
-}
+export type CellStatus = Run['status'];
+
+export type SweepCell = Pick<
+  Run,
+  | 'id'
+  | 'hash'
+  | 'status'
+  | 'model'
+  | 'benchmark'
+  | 'protocol'
+  | 'keyBits'
+  | 'valueBits'
+  | 'backend'
+  | 'keyGroupSize'
+  | 'valueGroupSize'
+  | 'keyAxis'
+  | 'valueAxis'
+  | 'residualLength'
+  | 'limit'
+  | 'itemsDone'
+  | 'itemsTotal'
+  | 'tokensPerSecond'
+  | 'etaSeconds'
+  | 'primaryMetric'
+  | 'primaryValue'
+  | 'primaryStderr'
+  | 'kvBytesPerToken'
+  | 'ratioToFp16'
+  | 'error'
+> & { position: number };
 
 export interface SweepSnapshot {
   id: string;
