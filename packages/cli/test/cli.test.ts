@@ -5,33 +5,11 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startInferenceWorker, type InferenceWorker } from '@kvbench/inference-worker';
-import { startApiServer } from '../../../apps/web/lib/node-server';
-import { setupApi, TOKEN } from '../../../apps/web/test/helpers';
+import { describe, expect, it } from 'vitest';
 import { main } from '../src/main';
+import { useCliStack } from './http-stack';
 
-let env: Awaited<ReturnType<typeof setupApi>>;
-let server: Awaited<ReturnType<typeof startApiServer>>;
-let worker: InferenceWorker;
-
-beforeAll(async () => {
-  env = await setupApi();
-  server = await startApiServer();
-  worker = await startInferenceWorker({ db: env.db.db, deviceClass: 'cpu', prefix: env.prefix, reconcileIntervalMs: 0, progressIntervalMs: 0, log: () => {} });
-});
-afterAll(async () => {
-  await worker?.drain();
-  await server?.close();
-  await env?.close();
-});
-
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['--api', server.url, '--token', TOKEN, ...argv], { out: (t) => out.push(t), err: (t) => err.push(t), tty: false });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const { stack, cli } = useCliStack();
 
 const runFlags = ['--model', 'stories260k', '--benchmark', 'tinystories', '--group-size', '8', '--residual', '16', '--prompt', '16', '--max-tokens', '40', '--limit', '2'];
 
@@ -91,7 +69,7 @@ describe('kvbench CLI over HTTP', () => {
     expect(unknown.code).toBe(2);
     const missing = await cli('status', '00000000-0000-0000-0000-000000000000');
     expect(missing.err).toMatch(/HTTP 404/);
-    const noToken = await main(['--api', server.url, 'cancel', '00000000-0000-0000-0000-000000000000'], { out: () => {}, err: () => {}, tty: false });
+    const noToken = await main(['--api', stack.server.url, 'cancel', '00000000-0000-0000-0000-000000000000'], { out: () => {}, err: () => {}, tty: false });
     expect(noToken).toBe(1);
   });
 
@@ -107,7 +85,7 @@ describe('kvbench CLI over HTTP', () => {
 
   it('streams live progress over SSE (GET /api/events?run=)', async () => {
     // subscribe first (the whole stream), then submit, so no event can pass before we listen
-    const res = await fetch(`${server.url}/api/events`);
+    const res = await fetch(`${stack.server.url}/api/events`);
     const r = await cli('submit', ...runFlags.slice(0, -2), '--limit', '4', '--bits', 'K5V3', '--json');
     const { id, hash } = JSON.parse(r.out);
     expect(res.headers.get('content-type')).toMatch(/text\/event-stream/);
@@ -134,7 +112,7 @@ describe('kvbench CLI over HTTP', () => {
     expect(mine.map((e) => e.type)).toEqual(expect.arrayContaining(['waiting', 'active', 'progress', 'completed']));
     expect(mine.filter((e) => e.type === 'progress').at(-1)).toMatchObject({ data: { runId: id, itemsDone: 4, itemsTotal: 4 } });
     // ?run= narrows the stream to one run, starting from a snapshot of the database
-    const one = await fetch(`${server.url}/api/events?run=${id}`);
+    const one = await fetch(`${stack.server.url}/api/events?run=${id}`);
     const first = new TextDecoder().decode((await one.body!.getReader().read()).value);
     expect(first).toMatch(/^event: snapshot\n/);
     await one.body!.cancel().catch(() => {});
@@ -142,7 +120,7 @@ describe('kvbench CLI over HTTP', () => {
 
   it('runs through the bin launcher', async () => {
     const bin = path.resolve(import.meta.dirname, '../bin/kvbench.mjs');
-    const { stdout } = await promisify(execFile)(process.execPath, [bin, '--api', server.url, 'leaderboard', '--bits', 'K4V2'], { env: { ...process.env } });
+    const { stdout } = await promisify(execFile)(process.execPath, [bin, '--api', stack.server.url, 'leaderboard', '--bits', 'K4V2'], { env: { ...process.env } });
     expect(stdout).toMatch(/K4V2/);
   });
 });

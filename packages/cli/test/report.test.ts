@@ -1,34 +1,11 @@
 // Issue 6 over HTTP: `kvbench submit --protocol analyze` through the API, the queue and a worker;
 // the key-first sweep template; `kvbench report --sweep` (GET /api/sweeps/:id/key-first) with its
 // paired standard error checked by hand against the per-document NLL the runs stored.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { getRunDetail } from '@kvbench/db';
-import { startInferenceWorker, type InferenceWorker } from '@kvbench/inference-worker';
-import { startApiServer } from '../../../apps/web/lib/node-server';
-import { setupApi, TOKEN } from '../../../apps/web/test/helpers';
-import { main } from '../src/main';
+import { useCliStack } from './http-stack';
 
-let env: Awaited<ReturnType<typeof setupApi>>;
-let server: Awaited<ReturnType<typeof startApiServer>>;
-let worker: InferenceWorker;
-
-beforeAll(async () => {
-  env = await setupApi();
-  server = await startApiServer();
-  worker = await startInferenceWorker({ db: env.db.db, deviceClass: 'cpu', prefix: env.prefix, reconcileIntervalMs: 0, progressIntervalMs: 0, log: () => {} });
-});
-afterAll(async () => {
-  await worker?.drain();
-  await server?.close();
-  await env?.close();
-});
-
-async function cli(...argv: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const code = await main(['--api', server.url, '--token', TOKEN, ...argv], { out: (t) => out.push(t), err: (t) => err.push(t), tty: false });
-  return { code, out: out.join('\n'), err: err.join('\n') };
-}
+const { stack, cli } = useCliStack();
 
 describe('analyze jobs and the key-first report over HTTP', () => {
   it('kvbench submit --protocol analyze runs the analysis on a worker and stores it', async () => {
@@ -37,7 +14,7 @@ describe('analyze jobs and the key-first report over HTTP', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/K16V16 stories260k tinystories {2}succeeded {2}layersKgtV\.frobenius = 5/);
     const id = /^run ([0-9a-f-]{36})/.exec(r.out)![1];
-    const detail = (await getRunDetail(env.db.db, id))!;
+    const detail = (await getRunDetail(stack.env.db.db, id))!;
     expect(detail.run.protocol).toBe('analyze');
     expect(detail.layerStats.find((s) => s.layer === 1 && s.tensor === 'k' && s.metric === 'wk.frobenius')!.value).toBeCloseTo(10.462956, 5);
     expect(detail.layerStats.some((s) => s.metric === 'attn.klMean')).toBe(false); // K16V16: no quantizer
@@ -52,15 +29,15 @@ describe('analyze jobs and the key-first report over HTTP', () => {
     const s = await cli('sweep', ...common, '--pairs', 'K4V2,K2V4,K3V3', '--wait');
     expect(s.code).toBe(0);
     const sweepId = /sweep ([0-9a-f-]{36})/.exec(s.out)![1];
-    const res = await fetch(`${server.url}/api/sweeps/${sweepId}/key-first`);
+    const res = await fetch(`${stack.server.url}/api/sweeps/${sweepId}/key-first`);
     expect(res.status).toBe(200);
     const report = await res.json();
     expect(report.pairs).toHaveLength(1);
     const pair = report.pairs[0];
     expect(pair).toMatchObject({ metric: 'perplexity', stderrMethod: 'paired', pairedItems: 4, keyFirst: { keyBits: 4, valueBits: 2 }, valueFirst: { keyBits: 2, valueBits: 4 } });
     // By hand from the stored per-document NLL: z_i = ppl_A nll_A,i - ppl_B nll_B,i, stderr = sd(z)/sqrt(n).
-    const a = (await getRunDetail(env.db.db, pair.keyFirst.runId))!;
-    const b = (await getRunDetail(env.db.db, pair.valueFirst.runId))!;
+    const a = (await getRunDetail(stack.env.db.db, pair.keyFirst.runId))!;
+    const b = (await getRunDetail(stack.env.db.db, pair.valueFirst.runId))!;
     const z = a.samples.map((sa, i) => a.run.primaryValue! * sa.nll! - b.run.primaryValue! * b.samples[i].nll!);
     const mean = z.reduce((x, y) => x + y, 0) / z.length;
     const se = Math.sqrt(z.reduce((x, y) => x + (y - mean) ** 2, 0) / (z.length - 1) / z.length);

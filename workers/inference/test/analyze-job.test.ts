@@ -1,10 +1,9 @@
 // An analyze run through the real queue, an in-process worker (analysis in a worker thread) and
 // Postgres: per-layer rows in layer_stats, model-level counts in run_metrics, kept off the leaderboard.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { getRunDetail, leaderboard, listBenchmarks, newRunRow, openTestPostgres, upsertRun, type DbHandle } from '@kvbench/db';
-import { canonicalRun, planMemory } from '@kvbench/protocol';
+import { getRunDetail, leaderboard, listBenchmarks, openTestPostgres, type DbHandle } from '@kvbench/db';
 import { RunQueues, startInferenceWorker, type InferenceWorker } from '../src/index';
-import { uniquePrefix, waitForStatus } from './harness';
+import { dropQueues, submitRun, uniquePrefix, waitForStatus } from './harness';
 
 let db: DbHandle;
 let queues: RunQueues;
@@ -18,19 +17,11 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await worker?.drain();
-  const keys = await queues.connection.keys(`${prefix}:*`);
-  if (keys.length) await queues.connection.del(...keys);
-  await queues.close();
+  await dropQueues(queues, prefix);
   await db?.close();
 });
 
-async function submit(input: Record<string, unknown>) {
-  const { config, hash } = canonicalRun(input);
-  const deviceClass = planMemory(config).deviceClass!;
-  const { run } = await upsertRun(db.db, newRunRow(config, hash, deviceClass));
-  await queues.enqueue([{ runId: run.id, hash, deviceClass }]);
-  return run;
-}
+const submit = (input: Record<string, unknown>) => submitRun(db.db, queues, input);
 
 describe('analyze jobs', () => {
   it('stores norms and spectra per layer and tensor, and the K > V counts', async () => {

@@ -8,7 +8,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import { getRun, type Db, type Run } from '@kvbench/db';
+import { getRun, newRunRow, upsertRun, type Db, type Run } from '@kvbench/db';
+import { canonicalRun, planMemory } from '@kvbench/protocol';
+import type { RunQueues } from '../src/index';
 
 export const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const MAIN = path.join(ROOT, 'workers/inference/src/main.ts');
@@ -150,4 +152,20 @@ export class CuttableProxy {
     this.cut();
     await new Promise((r) => this.server?.close(r));
   }
+}
+
+/** Canonicalizes, plans, stores and enqueues one run as the API does (worker tests do not import the web app). */
+export async function submitRun(db: Db, queues: RunQueues, input: Record<string, unknown>): Promise<Run> {
+  const { config, hash } = canonicalRun(input);
+  const deviceClass = planMemory(config).deviceClass!;
+  const { run } = await upsertRun(db, newRunRow(config, hash, deviceClass));
+  await queues.enqueue([{ runId: run.id, hash, deviceClass }]);
+  return run;
+}
+
+/** Deletes every Redis key of a test's queue prefix and closes the queues (Redis may be down after a restart test). */
+export async function dropQueues(queues: RunQueues, prefix: string): Promise<void> {
+  const keys = await queues.connection.keys(`${prefix}:*`).catch(() => [] as string[]);
+  if (keys.length) await queues.connection.del(...keys);
+  await queues.close();
 }

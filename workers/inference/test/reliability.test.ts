@@ -1,10 +1,10 @@
 // Fault tests against real worker processes, real Redis, real Postgres and the real engine on
 // stories260K: SIGKILL mid-job, SIGTERM drain, Redis restarted mid-sweep, Postgres gone for 10 s.
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createSweep, getRun, getRunDetail, newRunRow, openTestPostgres, resultRowCounts as counts, upsertRun, type DbHandle } from '@kvbench/db';
-import { canonicalRun, expandSweep, planMemory } from '@kvbench/protocol';
+import { createSweep, getRun, getRunDetail, openTestPostgres, resultRowCounts as counts, type DbHandle } from '@kvbench/db';
+import { expandSweep } from '@kvbench/protocol';
 import { RunQueues } from '../src/index';
-import { CuttableProxy, PrivateRedis, freePort, sleep, spawnWorker, stopWorker, uniquePrefix, waitFor, waitForStatus, type WorkerProcess } from './harness';
+import { CuttableProxy, PrivateRedis, dropQueues, freePort, sleep, spawnWorker, stopWorker, submitRun, uniquePrefix, waitFor, waitForStatus, type WorkerProcess } from './harness';
 
 let db: DbHandle & { url: string };
 const workers: WorkerProcess[] = [];
@@ -27,9 +27,7 @@ async function setup(redisUrl?: string) {
   const prefix = uniquePrefix();
   const queues = new RunQueues({ prefix, redisUrl });
   cleanups.push(async () => {
-    const keys = await queues.connection.keys(`${prefix}:*`).catch(() => [] as string[]);
-    if (keys.length) await queues.connection.del(...keys);
-    await queues.close();
+    await dropQueues(queues, prefix);
   });
   const env = { DATABASE_URL: db.url, KVBENCH_QUEUE_PREFIX: prefix, ...(redisUrl ? { REDIS_URL: redisUrl } : {}) };
   const startWorker = (extra: Record<string, string> = {}) => {
@@ -37,13 +35,7 @@ async function setup(redisUrl?: string) {
     workers.push(w);
     return w;
   };
-  const submit = async (input: Record<string, unknown>) => {
-    const { config, hash } = canonicalRun(input);
-    const deviceClass = planMemory(config).deviceClass!;
-    const { run } = await upsertRun(db.db, newRunRow(config, hash, deviceClass));
-    await queues.enqueue([{ runId: run.id, hash, deviceClass }]);
-    return run;
-  };
+  const submit = (input: Record<string, unknown>) => submitRun(db.db, queues, input);
   return { prefix, queues, startWorker, submit };
 }
 

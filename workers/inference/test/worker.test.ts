@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getModel, getRun, getRunDetail, listBenchmarks, markRunning, newRunRow, openTestPostgres, upsertRun, type DbHandle } from '@kvbench/db';
-import { canonicalRun, planMemory } from '@kvbench/protocol';
+import { canonicalRun } from '@kvbench/protocol';
 import { evaluate } from '@kvbench/engine';
 import { UnrecoverableError, Worker } from 'bullmq';
 import { classifyFailure, reconcileQueue, RunQueues, startInferenceWorker, type InferenceWorker } from '../src/index';
-import { sleep, uniquePrefix, waitFor, waitForStatus } from './harness';
+import { dropQueues, sleep, submitRun, uniquePrefix, waitFor, waitForStatus } from './harness';
 
 let db: DbHandle;
 let queues: RunQueues;
@@ -15,19 +15,11 @@ beforeAll(async () => {
   queues = new RunQueues({ prefix });
 });
 afterAll(async () => {
-  const keys = await queues.connection.keys(`${prefix}:*`);
-  if (keys.length) await queues.connection.del(...keys);
-  await queues.close();
+  await dropQueues(queues, prefix);
   await db?.close();
 });
 
-async function submit(input: Record<string, unknown>) {
-  const { config, hash } = canonicalRun(input);
-  const deviceClass = planMemory(config).deviceClass!;
-  const { run } = await upsertRun(db.db, newRunRow(config, hash, deviceClass));
-  await queues.enqueue([{ runId: run.id, hash, deviceClass }]);
-  return run;
-}
+const submit = (input: Record<string, unknown>) => submitRun(db.db, queues, input);
 
 const small = { model: 'stories260k', benchmark: 'tinystories', keyBits: 4, valueBits: 2, keyGroupSize: 8, valueGroupSize: 8, residualLength: 16, prompt: 16, maxTokens: 48, limit: 2 };
 
@@ -160,9 +152,7 @@ describe('reconcileQueue', () => {
       expect(s).toMatchObject({ status: 'failed', errorKind: 'stalled' });
       expect(s!.error).toMatch(/the queue gave up on the job: job stalled more than allowable limit/);
     } finally {
-      const keys = await q.connection.keys(`${p}:*`);
-      if (keys.length) await q.connection.del(...keys);
-      await q.close();
+      await dropQueues(q, p);
     }
   });
 });
