@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { LoadedModel } from '../src/model/config';
 import { sampleKvCache } from '../src/analysis/cache-sample';
 // Relative until @kvbench/quant's index re-exports budget/ (then: from '@kvbench/quant').
-import { KVQ_BIT_RANGE, allocateBits } from '../../quant/src/budget/index';
+import { KVQ_BIT_RANGE, allocateBits } from '@kvbench/quant';
 import { analyzeNorms, formatVerdict, layerSensitivities } from '../src/analysis/norm-disparity';
 import { weightNorms } from '../src/analysis/weight-norms';
 import { applyRope, ropeInverseFrequencies } from '../src/reference/rope';

@@ -59,3 +59,9 @@ export * from './onnx';
 
 // Per-layer bit and group-size budgets (spectral-kv's allocation), maintained in ./budget.
 export * from './budget';
+
+// Randomized Hadamard / Haar rotations before any grouped quantizer, maintained in ./rotation.
+export * from './rotation';
+
+// TurboQuant (MSE, QJL, prod) and D'Alberto's KV / KQV / QKQV schemes, maintained in ./turbo.
+export * from './turbo';
