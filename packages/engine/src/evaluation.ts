@@ -10,6 +10,33 @@ export type ResidualMode = 'append' | 'requantize';
 /** packed: the cache crosses the graph boundary as packed codes; simulated: fake-quant, fp cache. */
 export type CacheMode = 'packed' | 'simulated';
 
+/** Randomized Walsh-Hadamard rotation of each head vector before a grouped quantizer (undone after dequantization). */
+export interface RotationOption {
+  kind: 'hadamard';
+  seed: number;
+}
+
+export type TurboSchemeName = 'KV' | 'KQV' | 'QKQV';
+
+/** TurboQuant instead of the grouped quantizers: per kind mse or prod by the scheme, bits = quant.key.bits / quant.value.bits. */
+export interface TurboOption {
+  scheme: TurboSchemeName;
+  seed: number;
+}
+
+/** Norm-aware layer-wise allocation (quantizers.md §6.2-6.3), resolved by evaluate() into `layers` before the session opens. */
+export interface BudgetOption {
+  /** Average nominal bits per tensor (K and V of every layer). */
+  bits: number;
+  /** Allowed widths, e.g. [1, 1.58, 2, 4, 6, 8]. */
+  bitRange: number[];
+  score: 'frobenius' | 'spectral';
+  /** Norms of W_K / W_V, or of the cached K / V on a sample of the run's data. */
+  source: 'weights' | 'cache';
+  /** Average group size spread over layers by sensitivity; null: every layer keeps quant's group sizes. */
+  groupBudget: number | null;
+}
+
 export interface CachePolicy {
   /** null = full precision (b_K = b_V = 16). */
   quant: KvQuantConfig | null;
@@ -17,6 +44,33 @@ export interface CachePolicy {
   prefill: PrefillPolicy; // default 'quantize-all'
   residualMode: ResidualMode; // default 'append'
   mode: CacheMode; // default 'packed'
+  // The options below are absent in plain runs and need quant !== null.
+  rotation?: RotationOption | null;
+  turbo?: TurboOption | null;
+  /** Per-layer quantizers (what a budget resolves to); length = the model's layers. */
+  layers?: KvQuantConfig[] | null;
+  budget?: BudgetOption | null;
+}
+
+/** What a budget's allocator chose (EvalResult.allocation). */
+export interface BudgetAllocation {
+  budget: number;
+  bitRange: number[];
+  score: string;
+  source: string;
+  groupBudget: number | null;
+  keyBits: number[];
+  valueBits: number[];
+  keyGroupSizes: number[];
+  valueGroupSizes: number[];
+  keySensitivities: number[];
+  valueSensitivities: number[];
+  /** Mean nominal bits per element over K and V of all layers. */
+  nominalBits: number;
+  /** As kvbench stores it (dense packing: 1.58 -> 2, 6 -> 6), scale and zero included. */
+  storedBitsPerElement: number;
+  /** As HQQ would store it (1.58 -> 2, 3 -> 3.2, 5/6 -> 8), scale and zero included. */
+  storedBitsPerElementHqq: number;
 }
 
 export interface EvalOptions {
@@ -111,6 +165,8 @@ export interface EvalResult {
   engine?: 'onnx' | 'reference';
   /** Which weight precision ran (absent in results from before weightBits existed = 16). */
   weights?: WeightPrecision;
+  /** Budget mode: what the allocator chose (also in layerStats as alloc.bits / alloc.groupSize / alloc.sensitivity). */
+  allocation?: BudgetAllocation;
 }
 
 export interface EvaluateControls {

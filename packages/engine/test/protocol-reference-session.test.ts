@@ -6,6 +6,7 @@ import type { CachePolicy } from '../src/evaluation';
 import { loadModel } from '../src/model/load';
 import { loadTokenizer } from '../src/tokenizer/load';
 import type { LoadedModel } from '../src/model';
+import { GroupedCodec } from '../src/codec';
 import { KvCacheStream, ReferenceDecoderSession, tokenUnit } from '../src/protocols';
 import { argmax } from '../src/metrics';
 
@@ -54,7 +55,7 @@ describe('KvCacheStream (cache policy state machine)', () => {
 
   it('quantize-all prefill, then a flush each time the residual reaches residualLength (append)', () => {
     const exact = randomRows(32, 1);
-    const s = new KvCacheStream(cfg(4), policy(), H, D, 32, 'key');
+    const s = new KvCacheStream(new GroupedCodec(cfg(4), null, H, D, 'key'), policy(), H, D, 32, 'key');
     s.afterPrefill(exact, 6);
     expect(s.quantizedTokens).toBe(6);
     const seen: number[] = [];
@@ -71,17 +72,17 @@ describe('KvCacheStream (cache policy state machine)', () => {
 
   it('keep-residual keeps the last min(P, R) prefill tokens in full precision', () => {
     const exact = randomRows(16, 2);
-    const s = new KvCacheStream(cfg(4), policy({ prefill: 'keep-residual' }), H, D, 16, 'key');
+    const s = new KvCacheStream(new GroupedCodec(cfg(4), null, H, D, 'key'), policy({ prefill: 'keep-residual' }), H, D, 16, 'key');
     s.afterPrefill(exact, 6);
     expect(s.quantizedTokens).toBe(2);
-    const short = new KvCacheStream(cfg(4), policy({ prefill: 'keep-residual' }), H, D, 16, 'key');
+    const short = new KvCacheStream(new GroupedCodec(cfg(4), null, H, D, 'key'), policy({ prefill: 'keep-residual' }), H, D, 16, 'key');
     short.afterPrefill(exact, 3);
     expect(short.quantizedTokens).toBe(0);
   });
 
   it('requantize re-quantizes dequant(Q) ++ R as one tensor', () => {
     const exact = randomRows(16, 3);
-    const s = new KvCacheStream(cfg(2), policy({ residualMode: 'requantize' }), H, D, 16, 'key');
+    const s = new KvCacheStream(new GroupedCodec(cfg(2), null, H, D, 'key'), policy({ residualMode: 'requantize' }), H, D, 16, 'key');
     s.afterPrefill(exact, 4);
     const first = s.read(exact, 4).slice(0, 4 * KV);
     for (let t = 5; t <= 8; t++) s.afterStep(exact, t);
@@ -95,7 +96,7 @@ describe('KvCacheStream (cache policy state machine)', () => {
   it('per-channel blocks: tokens that do not fill a block stay in the residual; residual 0 flushes whole blocks', () => {
     const exact = randomRows(40, 4);
     const pc = cfg(2, 'per-channel', 8);
-    const s = new KvCacheStream(pc, policy({ residualLength: 0 }), H, D, 40, 'key');
+    const s = new KvCacheStream(new GroupedCodec(pc, null, H, D, 'key'), policy({ residualLength: 0 }), H, D, 40, 'key');
     s.afterPrefill(exact, 13);
     expect(s.quantizedTokens).toBe(8);
     const seen: number[] = [];

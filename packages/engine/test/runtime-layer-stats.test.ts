@@ -143,8 +143,14 @@ describe('ONNX session layerStats (stories260K, cpu)', () => {
     };
     const r = await runEvaluation(options);
     expect(r.engine).toBe('onnx');
-    expect(r.layerStats).toHaveLength(model.config.layers * 2 * 5);
+    const session = r.layerStats.filter((s) => !s.metric.startsWith('attn.'));
+    expect(session).toHaveLength(model.config.layers * 2 * 5);
     expect(r.layerStats.every((s) => Number.isFinite(s.value))).toBe(true);
+    // Attention-level metrics on a sample of the run's data: 5 rows per layer; 4-bit keys err less than 2-bit values.
+    const attn = (metric: string, tensor: 'k' | 'v') => r.layerStats.filter((s) => s.metric === metric && s.tensor === tensor).map((s) => s.value);
+    expect(r.layerStats.filter((s) => s.metric.startsWith('attn.'))).toHaveLength(model.config.layers * 5);
+    expect(attn('attn.klMean', 'k').every((v) => v > 0)).toBe(true);
+    attn('attn.relError', 'k').forEach((k, l) => expect(k).toBeLessThan(attn('attn.relError', 'v')[l]));
     expect(r.protocolRecord?.layerStatsSource).toMatch(/^onnx cpu: .*first 24 positions/);
   });
 });

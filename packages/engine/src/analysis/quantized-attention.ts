@@ -2,6 +2,7 @@
 // cached keys and values are quantized as one stored block (quantize-all, no residual window) with
 // @kvbench/quant's quantizers, dequantized, and compared with the exact cache through attentionMetrics.
 import { QuantConfigError, fakeQuantize, validateLayout, type KvQuantConfig, type QuantizerConfig } from '@kvbench/quant';
+import type { LayerCodecs } from '../codec';
 import type { ModelConfig } from '../model/config';
 import { attentionMetrics, relativeError, type AttentionMetrics } from './attention';
 import type { LayerCacheSample } from './cache-sample';
@@ -23,27 +24,44 @@ export function quantizableTokens(length: number, kvHeads: number, headDim: numb
   return 0;
 }
 
+/** How one layer's keys or values are quantized here: the tokens of a block it codes, and the round trip. */
+interface BlockQuantizer {
+  /** Tokens of a `length`-token block that are quantized (a prefix; the rest stays exact). */
+  tokens(length: number): number;
+  /** [1, kvHeads, tokens, headDim] -> its dequantized round trip. */
+  roundTrip(bhsd: Float32Array, tokens: number): Float32Array;
+}
+
+function grouped(q: QuantizerConfig, kvHeads: number, headDim: number, field: string): BlockQuantizer {
+  return {
+    tokens(length) {
+      const s = quantizableTokens(length, kvHeads, headDim, q);
+      // Re-validate at full length to surface the layout's own error (it names the group size).
+      if (s === 0) validateLayout([1, kvHeads, length, headDim], q.axis, q.groupSize, field);
+      return s;
+    },
+    roundTrip: (bhsd, tokens) => fakeQuantize(bhsd, [1, kvHeads, tokens, headDim], q),
+  };
+}
+
 /**
  * Fake-quantizes rows [start, start+length) of a [tokens, kvHeads*headDim] cache into `out` (same layout).
  * The quantizers work on [batch, kvHeads, seq, headDim], so the block is transposed there and back.
  */
-function fakeQuantizeBlock(src: Float64Array, out: Float64Array, start: number, length: number, kvHeads: number, headDim: number, q: QuantizerConfig, field: string): void {
+function fakeQuantizeBlock(src: Float64Array, out: Float64Array, start: number, length: number, kvHeads: number, headDim: number, q: BlockQuantizer): number {
   const kvDim = kvHeads * headDim;
   out.set(src.subarray(start * kvDim, (start + length) * kvDim), start * kvDim);
-  const s = quantizableTokens(length, kvHeads, headDim, q);
-  if (s === 0) {
-    // Re-validate at full length to surface the layout's own error (it names the group size).
-    validateLayout([1, kvHeads, length, headDim], q.axis, q.groupSize, field);
-    return;
-  }
+  const s = q.tokens(length);
+  if (s === 0) return 0;
   const bhsd = new Float32Array(kvHeads * s * headDim);
   for (let t = 0; t < s; t++)
     for (let h = 0; h < kvHeads; h++)
       for (let d = 0; d < headDim; d++) bhsd[(h * s + t) * headDim + d] = src[(start + t) * kvDim + h * headDim + d];
-  const deq = fakeQuantize(bhsd, [1, kvHeads, s, headDim], q);
+  const deq = q.roundTrip(bhsd, s);
   for (let t = 0; t < s; t++)
     for (let h = 0; h < kvHeads; h++)
       for (let d = 0; d < headDim; d++) out[(start + t) * kvDim + h * headDim + d] = deq[(h * s + t) * headDim + d];
+  return s;
 }
 
 export interface LayerAttentionMetrics extends AttentionMetrics {
@@ -65,6 +83,32 @@ export function quantizedAttentionMetrics(
   documentLengths: readonly number[],
   quant: KvQuantConfig,
 ): LayerAttentionMetrics[] {
+  const { kvHeads, headDim } = config;
+  const key = grouped(quant.key, kvHeads, headDim, 'key');
+  const value = grouped(quant.value, kvHeads, headDim, 'value');
+  return attentionMetricsWith(config, sample, documentLengths, () => ({ key, value }));
+}
+
+/** The same metrics under a run's per-layer codecs (rotations, TurboQuant, budget allocations). */
+export function codecAttentionMetrics(
+  config: ModelConfig,
+  sample: readonly LayerCacheSample[],
+  documentLengths: readonly number[],
+  codecs: readonly LayerCodecs[],
+): LayerAttentionMetrics[] {
+  const wrap = (c: LayerCodecs['key']): BlockQuantizer => ({
+    tokens: (length) => Math.floor(length / c.quantum) * c.quantum,
+    roundTrip: (bhsd, tokens) => c.codeBlock(bhsd, tokens).dequantized,
+  });
+  return attentionMetricsWith(config, sample, documentLengths, (l) => ({ key: wrap(codecs[l].key), value: wrap(codecs[l].value) }));
+}
+
+function attentionMetricsWith(
+  config: ModelConfig,
+  sample: readonly LayerCacheSample[],
+  documentLengths: readonly number[],
+  quantizers: (layer: number) => { key: BlockQuantizer; value: BlockQuantizer },
+): LayerAttentionMetrics[] {
   const { heads, kvHeads, headDim } = config;
   const kvDim = kvHeads * headDim;
   const qDim = heads * headDim;
@@ -79,12 +123,11 @@ export function quantizedAttentionMetrics(
     let klMax = 0;
     let outWeighted = 0;
     let start = 0;
+    const q = quantizers(l);
     for (const length of documentLengths) {
-      fakeQuantizeBlock(layer.keys.data, qk, start, length, kvHeads, headDim, quant.key, 'key');
-      fakeQuantizeBlock(layer.values.data, qv, start, length, kvHeads, headDim, quant.value, 'value');
       quantizedTokens += Math.min(
-        quantizableTokens(length, kvHeads, headDim, quant.key),
-        quantizableTokens(length, kvHeads, headDim, quant.value),
+        fakeQuantizeBlock(layer.keys.data, qk, start, length, kvHeads, headDim, q.key),
+        fakeQuantizeBlock(layer.values.data, qv, start, length, kvHeads, headDim, q.value),
       );
       const m = attentionMetrics({
         heads,

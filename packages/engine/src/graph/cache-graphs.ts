@@ -3,13 +3,12 @@
 // history, old blocks untouched. requantize: dequant(history) ++ block is quantized again as a whole
 // (transformers' QuantizedCache). Weight-free and shape-dynamic, so one graph serves every layer.
 import { GraphBuilder, type Value } from '@kvbench/onnx';
-import { emitFakeQuantize, emitQuantizePack, emitUnpackDequantize, type QuantizerConfig } from '@kvbench/quant';
+import type { TensorCodec } from '../codec';
 import type { BoundaryTensor } from './cache-boundary';
-import { PACKED_PARTS, packedFormat } from './packed-history';
 import type { GraphDtype } from './precision';
 
 export interface FlushGraphOptions {
-  quantizer: QuantizerConfig;
+  codec: TensorCodec;
   mode: 'packed' | 'simulated';
   /**
    * 'append': history ++ quant(block); 'requantize': quant(dequant(history) ++ block); 'start': the
@@ -21,6 +20,11 @@ export interface FlushGraphOptions {
   dtype: GraphDtype;
   /** GPU providers: no uint8 Concat on WebGPU, so codes are concatenated as int32. */
   deviceSafe: boolean;
+}
+
+/** Identifies a flush graph (the codec by its key). */
+export function flushGraphKey(o: FlushGraphOptions): string {
+  return `flush|${JSON.stringify({ ...o, codec: o.codec.key })}`;
 }
 
 export const FLUSH_TOKENS = 'flush_tokens'; // int64 [1]
@@ -38,12 +42,11 @@ export interface FlushGraph {
 
 export function buildFlushGraph(o: FlushGraphOptions): FlushGraph {
   const g = new GraphBuilder('kvbench-cache-flush');
-  const { kvHeads: H, headDim: D, dtype, quantizer } = o;
+  const { kvHeads: H, headDim: D, dtype, codec } = o;
   const inputs: BoundaryTensor[] = [];
   const outputs: BoundaryTensor[] = [];
   const input = (t: BoundaryTensor) => (inputs.push(t), g.input(t.name, t.dtype, t.shape));
   const output = (v: Value, t: BoundaryTensor) => (outputs.push(t), g.output(v, t.name, t.dtype, t.shape));
-  const emit = { headDim: D, batch: 1, heads: H, computeDtype: dtype };
 
   const residual = input({ name: FLUSH_RESIDUAL_IN, dtype, shape: [1, H, 'residual', D] });
   const n = input({ name: FLUSH_TOKENS, dtype: 'int64', shape: [1] });
@@ -58,44 +61,40 @@ export function buildFlushGraph(o: FlushGraphOptions): FlushGraph {
 
   if (o.mode === 'simulated') {
     if (o.kind === 'start') {
-      output(emitFakeQuantize(g, block, quantizer, emit), { name: flushHistoryOut(null), dtype, shape: [1, H, 'next_history', D] });
+      output(codec.fakeQuantize(g, block, dtype), { name: flushHistoryOut(null), dtype, shape: [1, H, 'next_history', D] });
       return { graph: g, inputs, outputs };
     }
     const history = input({ name: flushHistoryIn(null), dtype, shape: [1, H, 'history', D] });
     const next = o.kind === 'requantize'
-      ? emitFakeQuantize(g, g.op('Concat', [history, block], { axis: 2 }), quantizer, emit)
-      : g.op('Concat', [history, emitFakeQuantize(g, block, quantizer, emit)], { axis: 2 });
+      ? codec.fakeQuantize(g, g.op('Concat', [history, block], { axis: 2 }), dtype)
+      : g.op('Concat', [history, codec.fakeQuantize(g, block, dtype)], { axis: 2 });
     output(next, { name: flushHistoryOut(null), dtype, shape: [1, H, 'next_history', D] });
     return { graph: g, inputs, outputs };
   }
 
-  const inFormat = packedFormat(quantizer, H, D, 'history');
-  const outFormat = packedFormat(quantizer, H, D, 'next_history');
+  const inFormat = codec.format('history');
+  const outFormat = codec.format('next_history');
+  const emitOutputs = (next: Value[]) =>
+    outFormat.forEach((p, i) => output(next[i], { name: flushHistoryOut(p.part), dtype: p.dtype, shape: p.shape }));
   if (o.kind === 'start') {
-    const q = emitQuantizePack(g, block, quantizer, emit);
-    const next = [q.codes, q.scales, q.zeros];
-    PACKED_PARTS.forEach((part, i) => output(next[i], { name: flushHistoryOut(part), dtype: outFormat[part].dtype, shape: outFormat[part].shape }));
+    emitOutputs(codec.encode(g, block, dtype));
     return { graph: g, inputs, outputs };
   }
-  const history = PACKED_PARTS.map((part) => input({ name: flushHistoryIn(part), dtype: inFormat[part].dtype, shape: inFormat[part].shape }));
+  const history = inFormat.map((p) => input({ name: flushHistoryIn(p.part), dtype: p.dtype, shape: p.shape }));
   let next: Value[];
   if (o.kind === 'requantize') {
-    const [codes, scales, zeros] = history;
-    const old = emitUnpackDequantize(g, { codes, scales, zeros }, quantizer, emit);
-    const q = emitQuantizePack(g, g.op('Concat', [old, block], { axis: 2 }), quantizer, emit);
-    next = [q.codes, q.scales, q.zeros];
+    next = codec.encode(g, g.op('Concat', [codec.decode(g, history, dtype), block], { axis: 2 }), dtype);
   } else {
-    const axis = inFormat.appendAxis;
-    if (axis === null) throw new Error(`cache.quant axis ${quantizer.axis} cannot append blocks; it needs residualMode 'requantize'`);
-    const q = emitQuantizePack(g, block, quantizer, emit);
-    next = [q.codes, q.scales, q.zeros].map((part, i) => {
-      if (i === 0 && o.deviceSafe) {
+    const axis = codec.appendAxis;
+    if (axis === null) throw new Error(`cache codec ${codec.key} cannot append blocks; it needs residualMode 'requantize'`);
+    next = codec.encode(g, block, dtype).map((part, i) => {
+      if (inFormat[i].dtype === 'uint8' && o.deviceSafe) {
         const wide = (v: Value) => g.op('Cast', [v], { to: 6 });
-        return g.op('Cast', [g.op('Concat', [wide(history[0]), wide(part)], { axis })], { to: 2 });
+        return g.op('Cast', [g.op('Concat', [wide(history[i]), wide(part)], { axis })], { to: 2 });
       }
       return g.op('Concat', [history[i], part], { axis });
     });
   }
-  PACKED_PARTS.forEach((part, i) => output(next[i], { name: flushHistoryOut(part), dtype: outFormat[part].dtype, shape: outFormat[part].shape }));
+  emitOutputs(next);
   return { graph: g, inputs, outputs };
 }

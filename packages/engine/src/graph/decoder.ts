@@ -24,7 +24,7 @@ import type { GraphDtype } from './precision';
 import { ropeTables } from './rope-tables';
 
 /** Part of every graph cache key: bump when the graphs built here (or the emitters they use) change. */
-export const GRAPH_FORMAT_VERSION = 4;
+export const GRAPH_FORMAT_VERSION = 5;
 
 /** Reads a packed history inside a graph: declares its inputs and returns dequantized [1, H, S, D]. */
 export interface PackedHistoryReader {
@@ -33,7 +33,7 @@ export interface PackedHistoryReader {
   /** The packed tensors of one layer's K or V history (names from pastName). */
   inputs(layer: number, kind: KvKind): BoundaryTensor[];
   /** Unpacks and dequantizes `inputs` (same order) to [1, kvHeads, S, headDim] in the graph dtype. */
-  dequantize(g: GraphBuilder, inputs: Value[], kind: KvKind): Value;
+  dequantize(g: GraphBuilder, inputs: Value[], layer: number, kind: KvKind): Value;
 }
 
 export type HistorySpec = { kind: 'none' } | { kind: 'float' } | { kind: 'packed'; reader: PackedHistoryReader };
@@ -134,7 +134,7 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
       if (spec.kind === 'float') {
         history[kind] = input({ name: pastName(l, kind, 'history'), dtype, shape: [1, kvHeads, `history_${kind}`, headDim] });
       } else if (spec.kind === 'packed') {
-        history[kind] = spec.reader.dequantize(g, spec.reader.inputs(l, kind).map(input), kind);
+        history[kind] = spec.reader.dequantize(g, spec.reader.inputs(l, kind).map(input), l, kind);
       }
       const residual = input({ name: pastName(l, kind, 'residual'), dtype, shape: [1, kvHeads, `residual_${kind}`, headDim] });
       const name = presentName(l, kind, 'residual');

@@ -1,14 +1,8 @@
 // The cache policy of benchmarks.md for one (layer, keys|values) stream, on the TS quantizer: a quantized
 // history Q (packed blocks), a full-precision residual R, and the values attention reads
 // (dequant(Q) ++ R). Used by the reference DecoderSession; the ONNX graph implements the same machine.
-import {
-  dequantize,
-  heldBytes,
-  quantize,
-  validateLayout,
-  type QuantizedTensor,
-  type QuantizerConfig,
-} from '@kvbench/quant';
+import { validateLayout, type QuantizerConfig } from '@kvbench/quant';
+import { GroupedCodec, type TensorCodec } from '../codec';
 import type { CachePolicy } from '../evaluation';
 
 /**
@@ -33,9 +27,14 @@ export function tokenUnit(config: QuantizerConfig, kvHeads: number, headDim: num
   throw last;
 }
 
+/** A stored block: what it occupies once packed. */
+interface StoredBlock {
+  bytes: number;
+}
+
 export interface KvStreamSnapshot {
   quantizedTokens: number;
-  blocks: QuantizedTensor[];
+  blocks: StoredBlock[];
   dequantized: Float64Array;
 }
 
@@ -45,7 +44,7 @@ export class KvCacheStream {
   private readonly kvDim: number;
   private readonly unit: number;
   /** Quantized blocks (append mode: one per flush; requantize: one). Immutable once made. */
-  private blocks: QuantizedTensor[] = [];
+  private blocks: StoredBlock[] = [];
   quantizedTokens = 0;
   /** Non-finite inputs met by the quantizer over the stream's life (not undone by reset or restore). */
   private nonFiniteSeen = 0;
@@ -53,7 +52,7 @@ export class KvCacheStream {
   private readonly errorStats = { squaredError: 0, squaredNorm: 0, vectorNorms: 0, vectors: 0 };
 
   constructor(
-    readonly config: QuantizerConfig,
+    readonly codec: TensorCodec,
     readonly policy: CachePolicy,
     private readonly kvHeads: number,
     private readonly headDim: number,
@@ -62,7 +61,8 @@ export class KvCacheStream {
   ) {
     this.kvDim = kvHeads * headDim;
     this.view = new Float64Array(maxSequence * this.kvDim);
-    this.unit = tokenUnit(config, kvHeads, headDim, prefix);
+    // Grouped layouts: the fewest tokens the TS quantizer accepts (its message names the group size otherwise).
+    this.unit = codec instanceof GroupedCodec && !codec.rotated ? tokenUnit(codec.quantizer, kvHeads, headDim, prefix) : codec.quantum;
   }
 
   reset(): void {
@@ -108,7 +108,7 @@ export class KvCacheStream {
   }
 
   /** Quantizes rows [start, start+count) of `source` ([seq, kvHeads, headDim]) and writes dequant back into the view. */
-  private quantizeRows(source: Float64Array, start: number, count: number): QuantizedTensor {
+  private quantizeRows(source: Float64Array, start: number, count: number): StoredBlock {
     const H = this.kvHeads;
     const D = this.headDim;
     // [seq, H, D] rows -> the [1, H, seq, D] tensor the quantizer's layouts are defined on.
@@ -119,16 +119,16 @@ export class KvCacheStream {
         const dst = (h * count + s) * D;
         for (let d = 0; d < D; d++) x[dst + d] = source[src + d];
       }
-    const qt = quantize(x, [1, H, count, D], this.config, this.prefix);
-    this.nonFiniteSeen += qt.nonFinite;
-    const y = dequantize(qt);
+    const coded = this.codec.codeBlock(x, count);
+    this.nonFiniteSeen += coded.nonFinite;
+    const y = coded.dequantized;
     for (let s = 0; s < count; s++)
       for (let h = 0; h < H; h++) {
         const dst = (start + s) * this.kvDim + h * D;
         const src = (h * count + s) * D;
         for (let d = 0; d < D; d++) this.view[dst + d] = y[src + d];
       }
-    return qt;
+    return { bytes: coded.bytes };
   }
 
   /** Accumulates the error of rows [from, to) as attention now reads them against their exact values. */
@@ -161,7 +161,7 @@ export class KvCacheStream {
   /** Bytes of Q (codes + scales + zeros + non-finite side list), from the buffers. */
   quantizedBytes(): number {
     let bytes = 0;
-    for (const b of this.blocks) bytes += heldBytes(b).total;
+    for (const b of this.blocks) bytes += b.bytes;
     return bytes;
   }
 

@@ -2,6 +2,7 @@
 // the TS quantizer (KvCacheStream). It is slow but independent of ONNX Runtime: the yardstick the ONNX
 // session is checked against, and what evaluate() runs when asked for the reference engine.
 import { fp16KvBytesPerToken } from '@kvbench/quant';
+import { layerCodecs } from '../codec';
 import type { CachePolicy, LayerStat } from '../evaluation';
 import type { LoadedModel } from '../model/config';
 import { ReferenceModel } from '../reference/forward';
@@ -35,11 +36,11 @@ export class ReferenceDecoderSession implements DecoderSession {
     this.vocabSize = c.vocabSize;
     this.kvDim = c.kvHeads * c.headDim;
     const maxSequence = options.maxSequence ?? Math.min(c.maxPositions, 4096);
-    const quant = policy.quant;
-    this.streams = quant
-      ? Array.from({ length: c.layers }, () => [
-          new KvCacheStream(quant.key, policy, c.kvHeads, c.headDim, maxSequence, 'key'),
-          new KvCacheStream(quant.value, policy, c.kvHeads, c.headDim, maxSequence, 'value'),
+    const codecs = layerCodecs(policy, c);
+    this.streams = codecs
+      ? codecs.map((layer) => [
+          new KvCacheStream(layer.key, policy, c.kvHeads, c.headDim, maxSequence, 'key'),
+          new KvCacheStream(layer.value, policy, c.kvHeads, c.headDim, maxSequence, 'value'),
         ])
       : null;
     this.model = new ReferenceModel(c, loaded.weights, {

@@ -3,14 +3,18 @@
 // evaluate() runs this inside a worker thread; tests and scripts may call it directly.
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
-import { fp16KvBytesPerToken, kvBytesPerToken as formulaKvBytesPerToken, kvQuantConfig } from '@kvbench/quant';
+import { fp16KvBytesPerToken, kvQuantConfig } from '@kvbench/quant';
+import { ATTENTION_SAMPLE, runAttentionStats } from '../analysis/run-attention-stats';
+import { resolveCacheBudget } from '../budget/resolve-budget';
+import { layerCodecs } from '../codec';
 import { loadDataset } from '../data/dataset';
+import { sampleTexts, sampleTokenDocuments } from '../data/sample-texts';
 import type { CachePolicy, EvalOptions, EvalProgress, EvalResult } from '../evaluation';
 import type { LoadedModel } from '../model/config';
 import { loadModel } from '../model';
 import type { DecoderSession } from '../session';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer';
-import { createOnnxSession, PROVIDERS, type SessionOptions } from '../runtime';
+import { createOnnxSession, PROVIDERS, validateCachePolicy, type SessionOptions } from '../runtime';
 import { ProgressTracker } from './progress';
 import { ReferenceDecoderSession } from './reference-session';
 import { runProtocol, PROTOCOLS } from './run-protocol';
@@ -124,12 +128,20 @@ export async function runEvaluation(
   const model = await resources.loadModel(options.model);
   const tokenizer = await resources.loadTokenizer(options.model);
   const dataset = loadDataset(options.data, options.format);
-  const fullPrecisionPolicy: CachePolicy = { ...options.cache, quant: null };
+  validateCachePolicy(options.cache);
+  // A short sample of the run's data on the float64 reference: budget sensitivities from the cache,
+  // and the attention-level metrics.
+  let sampled: number[][] | null = null;
+  const sample = () =>
+    (sampled ??= sampleTokenDocuments(sampleTexts(dataset.data, 16), (t) => tokenizer.encode(t, { bos: true }), ATTENTION_SAMPLE.documents, ATTENTION_SAMPLE.tokens));
+  const budget = options.cache.budget ? resolveCacheBudget(options.cache, model.config, model.weights, sample) : null;
+  const cachePolicy = budget ? budget.policy : options.cache;
+  const fullPrecisionPolicy: CachePolicy = { ...options.cache, quant: null, rotation: null, turbo: null, layers: null, budget: null };
   const stopCheck = () => {
     if (shouldStop()) throw abortError();
   };
   stopCheck();
-  const quantized = new TimedSession(await openSession(engine, model, options.cache, options, resources), stopCheck);
+  const quantized = new TimedSession(await openSession(engine, model, cachePolicy, options, resources), stopCheck);
   let fullPrecision: DecoderSession;
   try {
     stopCheck();
@@ -158,7 +170,11 @@ export async function runEvaluation(
     // no item got far enough to quantize anything (short items, long residual), the buffers say nothing
     // and the accounting formula stands in; kvBytesSource records which.
     const kvBytesSource = options.cache.quant === null ? 'fp16 baseline' : measured > 0 ? 'packed buffers' : 'formula (nothing was quantized)';
-    const kvBytesPerToken = options.cache.quant === null ? fp16BytesPerToken : measured > 0 ? measured : formulaKvBytesPerToken(shape, options.cache.quant);
+    const codecs = layerCodecs(cachePolicy, c);
+    const formula = () => codecs!.reduce((n, l) => n + l.key.bytesPerToken + l.value.bytesPerToken, 0);
+    const kvBytesPerToken = codecs === null ? fp16BytesPerToken : measured > 0 ? measured : formula();
+    stopCheck();
+    const attentionStats = codecs ? runAttentionStats(c, model.weights, sample(), codecs) : [];
     return {
       metrics: out.metrics,
       memory: {
@@ -175,12 +191,13 @@ export async function runEvaluation(
       benchmark: { name: dataset.name, dataHash: dataset.dataHash, items: out.items },
       versions: softwareVersions(),
       // From the quantized session (for a full-precision run it is itself full precision: norms only).
-      layerStats: quantized.layerStats(),
+      layerStats: [...quantized.layerStats(), ...(budget?.layerStats ?? []), ...attentionStats],
       samples: out.samples,
       nonFinite: quantized.nonFinite(),
       protocolRecord: { protocol: options.protocol, ...out.record, kvBytesSource, layerStatsSource: quantized.layerStatsSource() },
       engine,
       weights: quantized.weights ?? { bits: 16 },
+      ...(budget ? { allocation: budget.allocation } : {}),
     };
   } finally {
     await quantized.dispose();

@@ -18,6 +18,7 @@ import {
 import type { ModelConfig, ModelProvenance, ModelWeights } from '../model';
 import { FullPrecisionStore } from './full-precision-store';
 import { cachedGraph } from './graph-cache';
+import type { LayerCodecs } from '../codec';
 import type { KvStore } from './kv-store';
 import { OnnxDecoderSession } from './onnx-session';
 import { validateCachePolicy, validateDtype, CachePolicyError } from './policy';
@@ -87,12 +88,13 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
 
   let stores: Record<KvKind, KvStore>;
   let history: Record<KvKind, HistorySpec>;
+  let codecs: LayerCodecs[] | null = null;
   if (checked.quant === null) {
     const store = (kind: KvKind) => new FullPrecisionStore(kind, dtype, config.kvHeads, config.headDim);
     stores = { key: store('key'), value: store('value') };
     history = { key: { kind: 'none' }, value: { kind: 'none' } };
   } else {
-    ({ stores, history } = await quantizedStores({ config, policy: checked, dtype, provider, sessionOptions, onDevice }));
+    ({ stores, history, codecs } = await quantizedStores({ config, policy: checked, dtype, provider, sessionOptions, onDevice }));
   }
 
   const { key: weightsKey, stable } = modelKey(model);
@@ -129,5 +131,5 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
     await stores.value.dispose();
     throw error;
   }
-  return new OnnxDecoderSession({ config, policy: checked, provider, dtype, maxContext, prefillChunk, alignedHistory, decoder, historyInputs, stores, layerStatsTokens, weights: weightQuant });
+  return new OnnxDecoderSession({ config, policy: checked, provider, dtype, maxContext, prefillChunk, alignedHistory, decoder, historyInputs, stores, codecs, layerStatsTokens, weights: weightQuant });
 }

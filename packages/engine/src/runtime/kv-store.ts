@@ -21,7 +21,8 @@ export interface KvStore {
   readonly placeholderRows: number;
   /** True: a flush re-quantizes dequant(history) ++ the flushed tokens; false: it appends a new block. */
   readonly requantize: boolean;
-  emptySlot(): KvSlot;
+  /** The empty cache of one layer (layers may differ in format). */
+  emptySlot(layer: number): KvSlot;
   /** Moves the first `tokens` residual tokens of `slot` into its history; returns the new slot. */
   flush(layer: number, slot: KvSlot, tokens: number): Promise<KvSlot>;
   /** Non-finite inputs the quantizer met so far. */

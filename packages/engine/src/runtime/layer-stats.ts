@@ -2,7 +2,7 @@
 // page's K/V bar charts show. Computed once, on the CPU, from the decoder's residual outputs of the first
 // prefill (at most CAPTURE_TOKENS positions), so they cost one copy and one quantize per layer and kind.
 import type * as ort from 'onnxruntime-node';
-import { dequantize, quantize, type QuantizerConfig } from '@kvbench/quant';
+import type { TensorCodec } from '../codec';
 import type { LayerStat } from '../evaluation';
 import { halfToFloat } from '../model/dtype';
 
@@ -31,14 +31,13 @@ export function leadingTokens(t: ort.Tensor, tokens: number): Float32Array {
  * - rmsPerToken: sqrt(mean over tokens of ||x_t||^2), x_t = one token's H*D values (= frobenius / sqrt(T));
  * - meanNorm: mean L2 norm of one token's head vector (D values), as the reference session reports it;
  * - maxAbs: max |x| over finite entries;
- * - relError (quantizer given): ||x - dequant(quant(x))||_F / ||x||_F on the first `quantum`-multiple of
- *   tokens (all of them when T is one), quantized in one piece as a quantize-all prefill does.
+ * - relError (codec given): ||x - dequant(quant(x))||_F / ||x||_F on the first multiple of the codec's
+ *   quantum of tokens, quantized in one piece as a quantize-all prefill does.
  */
 export function tensorStats(
   x: Float32Array,
   dims: readonly [number, number, number, number],
-  quantizer: QuantizerConfig | null,
-  quantum: number,
+  codec: TensorCodec | null,
 ): Record<string, number> {
   const [, H, T, D] = dims;
   let squared = 0;
@@ -62,10 +61,10 @@ export function tensorStats(
     meanNorm: vectorNorms / (H * T),
     maxAbs,
   };
-  const tokens = Math.floor(T / quantum) * quantum;
-  if (quantizer && tokens > 0) {
+  const tokens = codec ? Math.floor(T / codec.quantum) * codec.quantum : 0;
+  if (codec && tokens > 0) {
     const sample = tokens === T ? x : sliceTokens(x, H, T, D, tokens);
-    const y = dequantize(quantize(sample, [1, H, tokens, D], quantizer));
+    const y = codec.codeBlock(sample, tokens).dequantized;
     let error = 0;
     let norm = 0;
     for (let i = 0; i < sample.length; i++) {

@@ -9,6 +9,7 @@ import type { DecoderSession, KvMemory } from '../session';
 import { attentionBias } from './attention-bias';
 import { prefillQuantizedTokens, stepFlushTokens } from './cache-schedule';
 import { DeviceTensorKeeper } from './device-tensors';
+import type { LayerCodecs } from '../codec';
 import type { KvSlot, KvStore } from './kv-store';
 import { LAYER_STATS_TOKENS, layerStatRows, leadingTokens, tensorStats } from './layer-stats';
 import { int64Tensor, tensorBytes } from './tensors';
@@ -27,6 +28,8 @@ export interface SessionParts {
   /** Names of the history inputs of layer l, kind k, in the order of KvSlot.history. */
   historyInputs: (layer: number, kind: KvKind) => string[];
   stores: Record<KvKind, KvStore>;
+  /** Per layer, how keys and values are coded (null: full precision). */
+  codecs?: LayerCodecs[] | null;
   /** Positions of the first prefill that layerStats() is computed on; 0 = none (default LAYER_STATS_TOKENS). */
   layerStatsTokens?: number;
   /** The linear layers' weight precision the decoder graph was built with (default 16). */
@@ -52,6 +55,7 @@ export class OnnxDecoderSession implements DecoderSession {
   private readonly decoder: ort.InferenceSession;
   private readonly stores: Record<KvKind, KvStore>;
   private readonly historyInputs: SessionParts['historyInputs'];
+  private readonly codecs: LayerCodecs[] | null;
   /** slots[layer][0 = key, 1 = value] */
   private slots: KvSlot[][];
   private position = 0;
@@ -76,6 +80,7 @@ export class OnnxDecoderSession implements DecoderSession {
     this.decoder = parts.decoder;
     this.stores = parts.stores;
     this.historyInputs = parts.historyInputs;
+    this.codecs = parts.codecs ?? null;
     this.deviceTensors = new DeviceTensorKeeper(parts.provider !== 'cpu');
     this.slots = this.emptySlots();
     this.layerStatsTokens = parts.layerStatsTokens ?? LAYER_STATS_TOKENS;
@@ -89,7 +94,7 @@ export class OnnxDecoderSession implements DecoderSession {
   }
 
   private emptySlots(): KvSlot[][] {
-    return Array.from({ length: this.config.layers }, () => KV_KINDS.map((k) => this.stores[k].emptySlot()));
+    return Array.from({ length: this.config.layers }, (_, l) => KV_KINDS.map((k) => this.stores[k].emptySlot(l)));
   }
 
   reset(): void {
@@ -209,16 +214,15 @@ export class OnnxDecoderSession implements DecoderSession {
     }
     const tokens = Math.min(this.slots[0][0].residualTokens, this.layerStatsTokens);
     const { kvHeads, headDim } = this.config;
-    const quant = this.policy.quant;
+    const codecs = this.codecs;
     this.slots.forEach((layerSlots, layer) =>
       KV_KINDS.forEach((kind, k) => {
         const x = leadingTokens(layerSlots[k].residual, tokens);
-        const quantizer = quant ? quant[kind] : null;
-        const stats = tensorStats(x, [1, kvHeads, tokens, headDim], quantizer, quantizer ? this.stores[kind].quantum : 1);
+        const stats = tensorStats(x, [1, kvHeads, tokens, headDim], codecs ? codecs[layer][kind] : null);
         this.capturedStats.push(...layerStatRows(layer, kind === 'key' ? 'k' : 'v', stats));
       }),
     );
-    this.statsSource = `onnx ${this.provider}: full-precision K/V of the first ${tokens} positions of the first prefill${quant ? ", relError from one quantize/dequantize with the run's quantizers" : ''}`;
+    this.statsSource = `onnx ${this.provider}: full-precision K/V of the first ${tokens} positions of the first prefill${codecs ? ", relError from one quantize/dequantize with the run's quantizers" : ''}`;
   }
 
   /** Per layer, keys and values: frobenius, rmsPerToken, meanNorm, maxAbs (+ relError when quantized); [] before the first prefill or on GPUs. */

@@ -5,3 +5,5 @@ export { checkGraphLayout, metaForBoundary, metaFromBoundary, metaTensorDtype, q
 export type { KvDims, QuantizedFormat, TensorFormat } from './formats';
 export { WEBGPU_OPS } from './ops';
 export { emitAppendQuantized } from './append';
+// Dense bit packing of float codes along a run axis (TurboQuant's indices and signs use it too).
+export { emitPackRunsScaled, emitUnpackRunsScaled } from './packing';
