@@ -57,7 +57,8 @@ describe('evaluate', () => {
     expect(result.samples).toHaveLength(4);
     expect(result.nonFinite).toBe(0);
     // Per layer, keys and values: quantization error and mean norm; stories260K's keys are ~10x its values.
-    expect(result.layerStats).toHaveLength(5 * 2 * 2);
+    expect(result.layerStats.filter((s) => !s.metric.startsWith('attn.'))).toHaveLength(5 * 2 * 2);
+    expect(result.layerStats.filter((s) => s.metric.startsWith('attn.'))).toHaveLength(5 * 5); // attention-level metrics
     const stat = (layer: number, tensor: 'k' | 'v', metric: string) => result.layerStats.find((s) => s.layer === layer && s.tensor === tensor && s.metric === metric)!.value;
     for (let l = 0; l < 5; l++) {
       expect(stat(l, 'k', 'meanNorm')).toBeGreaterThan(3 * stat(l, 'v', 'meanNorm'));
