@@ -1,6 +1,8 @@
 // The quantizer configuration shared by every layer of kvbench (engine, protocol, workers, dashboard).
 // Keys and values each get their own QuantizerConfig: bits, backend, layout and group size are independent.
 
+import { ALLOWED_BITS, isCodeWidth } from './widths';
+
 export const BACKENDS = ['quanto', 'hqq'] as const;
 export type QuantBackend = (typeof BACKENDS)[number];
 
@@ -22,11 +24,10 @@ export type MetaDtype = (typeof META_DTYPES)[number];
 export const HQQ_MODES = ['faithful', 'clean'] as const;
 export type HqqMode = (typeof HQQ_MODES)[number];
 
-export const MIN_BITS = 1;
-export const MAX_BITS = 8;
+export { MAX_BITS, MIN_BITS } from './widths';
 
 export interface QuantizerConfig {
-  bits: number; // 1..8, integer
+  bits: number; // an integer 1..8, or 1.58 (ternary, stored in 2 bits): widths.ts
   backend: QuantBackend;
   axis: GroupAxis;
   groupSize: number;
@@ -70,8 +71,8 @@ function oneOf<T extends string>(field: string, value: unknown, allowed: readonl
 export function quantizerConfig(input: Partial<QuantizerConfig>, prefix = ''): QuantizerConfig {
   const f = (name: string) => (prefix ? `${prefix}.${name}` : name);
   const c = { ...DEFAULT_QUANTIZER, ...input };
-  if (!Number.isInteger(c.bits) || c.bits < MIN_BITS || c.bits > MAX_BITS) {
-    throw new QuantConfigError(f('bits'), `got ${c.bits}, allowed: integers ${MIN_BITS}..${MAX_BITS}`);
+  if (typeof c.bits !== 'number' || !isCodeWidth(c.bits)) {
+    throw new QuantConfigError(f('bits'), `got ${c.bits}, allowed: ${ALLOWED_BITS}`);
   }
   if (!Number.isInteger(c.groupSize) || c.groupSize < 1) {
     throw new QuantConfigError(f('groupSize'), `got ${c.groupSize}, allowed: a positive integer`);

@@ -18,6 +18,7 @@
 import type { HqqMode, MetaDtype } from './config';
 import { groupMinMax, type GroupedCodes } from './quanto';
 import { RNE_MAGIC, roundMeta } from './rounding';
+import { maxCode } from './widths';
 
 export const HQQ_LP_NORM = 0.7;
 export const HQQ_BETA = 10;
@@ -116,7 +117,7 @@ export function hqqQuantizeGrouped(
 ): HqqInfo {
   const G = groupSize;
   const groups = xg.length / G;
-  const Q = (1 << bits) - 1;
+  const Q = maxCode(bits); // 1.58: Q = 2 (HQQ's ternary)
   const invScales = new Float32Array(groups);
   const zeros = new Float32Array(groups); // faithful: z; clean: z' (see below)
   const offsets = new Float32Array(groups); // clean: group min m; faithful: 0

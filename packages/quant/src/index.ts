@@ -4,6 +4,7 @@
 //   quantize(x, [batch, kvHeads, seq, headDim], config) -> QuantizedTensor (packed codes, scales, zeros)
 //   dequantize(qt) -> Float32Array;  fakeQuantize(x, shape, config) = both
 //   pack(codes, bits) / unpack(packed, bits, count) / packedBytes(count, bits): layout in packing.ts
+//   maxCode(bits), storageBits(bits): code range and packed width (1.58 = ternary in 2 bits), widths.ts
 //   kvBytesPerToken(model, kv | null), quantizedTensorBytes(shape, config), heldBytes(qt)
 //   groupLayout(shape, axis, groupSize): the group index map every quantizer runs on
 
@@ -19,6 +20,8 @@ export {
   quantizerConfig,
 } from './config';
 export type { GroupAxis, HqqMode, KvQuantConfig, MetaDtype, QuantBackend, QuantizerConfig } from './config';
+
+export { ALLOWED_BITS, FRACTIONAL_BITS, isCodeWidth, maxCode, storageBits } from './widths';
 
 export { kvQuantConfig } from './kv';
 

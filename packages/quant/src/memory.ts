@@ -1,12 +1,14 @@
 // Memory accounting (quantizers.md §10): what the quantized KV cache holds, next to the fp16 baseline.
 // Codes are packed densely (packing.ts), so a b-bit code costs b bits for every b in 1..8 (no 5/6 -> 8
-// or 3 -> 3.2 rounding as in HQQ); each group adds one scale and one zero/shift in the metadata dtype.
+// or 3 -> 3.2 rounding as in HQQ) and a 1.58-bit (ternary) code costs 2 (widths.ts storageBits); each
+// group adds one scale and one zero/shift in the metadata dtype.
 
 import { QuantConfigError, quantizerConfig, type KvQuantConfig, type QuantizerConfig } from './config';
 import { validateShape } from './layout';
 import { packedBytes } from './packing';
 import type { QuantizedTensor } from './quantize';
 import { metaBits } from './rounding';
+import { storageBits } from './widths';
 
 /** The part of a model's shape the KV cache depends on. */
 export interface ModelKvShape {
@@ -28,16 +30,16 @@ export function fp16KvBytesPerToken(model: ModelKvShape): number {
   return 2 * model.layers * model.kvHeads * model.headDim * 2;
 }
 
-/** Storage bits per element: code bits + (scale + zero bits) / groupSize. */
+/** Storage bits per element: stored code bits + (scale + zero bits) / groupSize. */
 export function bitsPerElement(config: Partial<QuantizerConfig>, metaBitsOverride?: number): number {
   const c = quantizerConfig(config);
   const mb = metaBitsOverride ?? metaBits(c.metaDtype);
-  return c.bits + (2 * mb) / c.groupSize;
+  return storageBits(c.bits) + (2 * mb) / c.groupSize;
 }
 
 /**
  * KV bytes per token held in quantized form, summed over layers and over keys and values (§10.2):
- * sum_l H*D*[(b_K + 2m/G_K) + (b_V + 2m/G_V)]/8, with m the metadata bits (default: each config's
+ * sum_l H*D*[(b_K + 2m/G_K) + (b_V + 2m/G_V)]/8 (b = stored code bits: 2 for 1.58), with m the metadata bits (default: each config's
  * metaDtype, 16 for fp16/bf16, 32 for fp32; pass metaBits to override). `kv` null gives the fp16
  * baseline 2*L*H*D*2; an array gives one KvQuantConfig per layer (length = layers).
  * Packing padding is per tensor, not per token; see quantizedTensorBytes.
@@ -83,7 +85,7 @@ export function quantizedTensorBytes(shape: readonly number[], config: Partial<Q
   if (numel % c.groupSize !== 0) throw new QuantConfigError('groupSize', `got ${c.groupSize}, allowed: a divisor of numel=${numel}`);
   const groups = numel / c.groupSize;
   const metaBytes = metaBits(c.metaDtype) / 8;
-  const codes = packedBytes(numel, c.bits);
+  const codes = packedBytes(numel, storageBits(c.bits));
   const scales = groups * metaBytes;
   const zeros = groups * metaBytes;
   return { codes, scales, zeros, nonFinite: 0, total: codes + scales + zeros, fp16: numel * 2 };

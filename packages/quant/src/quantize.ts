@@ -12,12 +12,13 @@ import { hqqDequantizeGrouped, hqqQuantizeGrouped } from './hqq';
 import { gather, groupLayout, scatter, validateShape, type GroupLayout, type KvShape } from './layout';
 import { pack, unpack } from './packing';
 import { quantoDequantizeGrouped, quantoQuantizeGrouped } from './quanto';
+import { storageBits } from './widths';
 
 export interface QuantizedTensor {
   readonly shape: KvShape;
   readonly config: QuantizerConfig;
   readonly groups: number;
-  /** Codes in group-major order, packed densely (packing.ts), packedBytes(numel, bits) bytes. */
+  /** Codes in group-major order, packed densely (packing.ts), packedBytes(numel, storageBits(bits)) bytes. */
   readonly codes: Uint8Array;
   /** One per group, already rounded to config.metaDtype. Quanto: step s. HQQ: scale = 1/s^. */
   readonly scales: Float32Array;
@@ -98,7 +99,7 @@ export function quantize(x: ArrayLike<number>, shape: readonly number[], config:
     shape: grouped.layout.shape,
     config: grouped.config,
     groups: grouped.layout.groups,
-    codes: pack(grouped.codes, grouped.config.bits),
+    codes: pack(grouped.codes, storageBits(grouped.config.bits)),
     scales: grouped.scales,
     zeros: grouped.zeros,
     nonFinite: index.length,
@@ -117,7 +118,7 @@ export function dequantizeGrouped(codes: Uint8Array, scales: Float32Array, zeros
 
 /** The group-major unpacked codes of a quantized tensor. */
 export function unpackCodes(qt: QuantizedTensor): Uint8Array {
-  return unpack(qt.codes, qt.config.bits, qt.groups * qt.config.groupSize);
+  return unpack(qt.codes, storageBits(qt.config.bits), qt.groups * qt.config.groupSize);
 }
 
 /** Reconstructs the [batch, kvHeads, seq, headDim] tensor (fp32), non-finite inputs restored. */

@@ -11,6 +11,7 @@
 
 import type { MetaDtype } from './config';
 import { RNE_MAGIC, roundMeta } from './rounding';
+import { maxCode } from './widths';
 
 export interface GroupedCodes {
   /** One code per element, group-major, unpacked. */
@@ -41,7 +42,7 @@ export function groupMinMax(xg: Float32Array, o: number, G: number, out: Float64
 export function quantoQuantizeGrouped(xg: Float32Array, groupSize: number, bits: number, metaDtype: MetaDtype, out: GroupedCodes): void {
   const G = groupSize;
   const groups = xg.length / G;
-  const Q = (1 << bits) - 1;
+  const Q = maxCode(bits); // 1.58: Q = 2, scale = (M - m)/2
   const { codes, scales, zeros } = out;
   const mm = new Float64Array(2);
   for (let g = 0; g < groups; g++) {

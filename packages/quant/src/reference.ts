@@ -4,6 +4,7 @@
 // tensor, independently of layout.ts's index arithmetic.
 
 import type { GroupAxis, HqqMode, MetaDtype } from './config';
+import { maxCode } from './widths';
 
 /** Round half to even, the slow obvious way. */
 export function referenceRne(v: number): number {
@@ -102,7 +103,7 @@ function finiteRange(x: number[]): [number, number] {
 
 /** Quanto min-max (§1, §3) in float64 with metadata rounded to its dtype before use. */
 export function referenceQuanto(x: number[], bits: number, metaDtype: MetaDtype): ReferenceGroupResult {
-  const Q = 2 ** bits - 1;
+  const Q = maxCode(bits);
   const [m, M] = finiteRange(x);
   const scale = referenceRoundMeta((M - m) / Q, metaDtype);
   const shift = referenceRoundMeta(-m, metaDtype);
@@ -121,7 +122,7 @@ export interface ReferenceHqqResult {
 
 /** HQQ (§4) in float64 over a whole tensor given as its groups (the faithful solver's stop is global). */
 export function referenceHqq(groups: number[][], bits: number, mode: HqqMode, metaDtype: MetaDtype): ReferenceHqqResult {
-  const Q = 2 ** bits - 1;
+  const Q = maxCode(bits);
   const p = 0.7;
   const beta = 10;
   const iters = 20;

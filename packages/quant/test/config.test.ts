@@ -5,8 +5,8 @@ import { quantize } from '../src/quantize';
 
 describe('invalid configurations name the field and the allowed values', () => {
   it('bits 0 and 9, unknown backend, axis, dtype, mode', () => {
-    expect(() => quantizerConfig({ bits: 0 })).toThrow(/^bits: got 0, allowed: integers 1\.\.8$/);
-    expect(() => quantizerConfig({ bits: 9 }, 'key')).toThrow(/^key\.bits: got 9, allowed: integers 1\.\.8$/);
+    expect(() => quantizerConfig({ bits: 0 })).toThrow(/^bits: got 0, allowed: integers 1\.\.8 or 1\.58$/);
+    expect(() => quantizerConfig({ bits: 9 }, 'key')).toThrow(/^key\.bits: got 9, allowed: integers 1\.\.8 or 1\.58$/);
     expect(() => quantizerConfig({ bits: 2.5 })).toThrow(QuantConfigError);
     expect(() => quantizerConfig({ backend: 'kivi' as never }, 'value')).toThrow(/^value\.backend: got "kivi", allowed: quanto, hqq$/);
     expect(() => quantizerConfig({ axis: 'per-head' as never })).toThrow(/axis: got "per-head", allowed: per-token, per-channel, quanto-per-channel, hqq-per-channel/);

@@ -4,6 +4,7 @@
 
 import type { GraphBuilder, Value } from '@kvbench/onnx';
 import { QuantConfigError, type QuantizerConfig } from '../config';
+import { storageBits } from '../widths';
 import { graphLayout, type GraphLayout } from './grouping';
 import { emitHqqQuantize, emitHqqDequantize } from './hqq';
 import { emitBoolToFloat, f32, ONNX_FLOAT, ONNX_FLOAT16, ONNX_UINT8 } from './ops';
@@ -125,9 +126,10 @@ export function emitQuantizePack(g: GraphBuilder, x: Value, cfg: QuantizerConfig
   }
   const r = quantizeGroups(g, x, cfg, opts);
   const pack = (opts.pack ?? DEFAULT_PACK) === 'scaled' ? emitPackRunsScaled : emitPackRuns;
-  const packed = pack(g, r.layout.toRuns(g, r.q), cfg.bits, r.layout.runAxis);
+  const b = storageBits(cfg.bits); // 1.58: packed as 2-bit codes
+  const packed = pack(g, r.layout.toRuns(g, r.q), b, r.layout.runAxis);
   const names = opts.names ?? {};
-  const codes = g.op('Cast', [r.layout.packedToFormat(g, packed, cfg.bits)], { to: ONNX_UINT8 }, names.codes ? { names: [names.codes] } : {});
+  const codes = g.op('Cast', [r.layout.packedToFormat(g, packed, b)], { to: ONNX_UINT8 }, names.codes ? { names: [names.codes] } : {});
   const out: QuantizedValues = {
     codes,
     scales: metaOut(g, r.layout.metaToFormat(g, r.scale), cfg, names.scales),
@@ -148,12 +150,13 @@ export function emitUnpackDequantize(g: GraphBuilder, quantized: Pick<QuantizedV
   const layout = graphLayout(cfg, opts);
   let q: Value;
   const method = opts.unpack ?? DEFAULT_UNPACK;
-  if (method === 'table' && cfg.axis === 'per-token' && hasDirectByteTable(cfg.bits)) {
-    q = layout.fromRuns(g, emitUnpackBytesDirect(g, quantized.codes, cfg.bits));
+  const b = storageBits(cfg.bits);
+  if (method === 'table' && cfg.axis === 'per-token' && hasDirectByteTable(b)) {
+    q = layout.fromRuns(g, emitUnpackBytesDirect(g, quantized.codes, b));
   } else {
-    const bytes = layout.formatToPacked(g, g.op('Cast', [quantized.codes], { to: ONNX_FLOAT }), cfg.bits);
+    const bytes = layout.formatToPacked(g, g.op('Cast', [quantized.codes], { to: ONNX_FLOAT }), b);
     const unpack = method === 'table' ? emitUnpackRuns : emitUnpackRunsScaled;
-    q = layout.fromRuns(g, unpack(g, bytes, cfg.bits, layout.runAxis));
+    q = layout.fromRuns(g, unpack(g, bytes, b, layout.runAxis));
   }
   const scale = layout.metaFromFormat(g, metaIn(g, quantized.scales, cfg));
   const zero = layout.metaFromFormat(g, metaIn(g, quantized.zeros, cfg));

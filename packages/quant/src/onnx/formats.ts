@@ -7,7 +7,7 @@
 // a Concat along `appendAxis` (old blocks untouched), and the result is again exactly the TS bytes of
 // the longer tensor (batch and heads are the outer axes in both group orders).
 //
-// With B = batch, H = kvHeads, S = seq, D = headDim, G = groupSize, b = bits:
+// With B = batch, H = kvHeads, S = seq, D = headDim, G = groupSize, b = storage bits (2 for 1.58):
 //
 // | axis               | codes (uint8)            | scales, zeros                       | appendAxis |
 // |--------------------|--------------------------|-------------------------------------|------------|
@@ -27,6 +27,7 @@
 import type { Dim, DType } from '@kvbench/onnx';
 import { QuantConfigError, type MetaDtype, type QuantizerConfig } from '../config';
 import { roundMeta } from '../rounding';
+import { storageBits } from '../widths';
 import { toFloat16Bits } from '@kvbench/onnx';
 
 /** Dims of the [batch, kvHeads, seq, headDim] tensor; batch/heads/seq may be symbolic names. */
@@ -91,7 +92,7 @@ export function quantizedFormat(cfg: QuantizerConfig, dims: KvDims): QuantizedFo
   checkGraphLayout(cfg, dims.headDim);
   const { batch: B, heads: H, seq: S, headDim: D } = dims;
   const G = cfg.groupSize;
-  const b = cfg.bits;
+  const b = storageBits(cfg.bits);
   const meta = (shape: Dim[]): TensorFormat => ({ dtype: metaTensorDtype(cfg.metaDtype), shape });
   const codes = (shape: Dim[]): TensorFormat => ({ dtype: 'uint8', shape });
   switch (cfg.axis) {

@@ -22,7 +22,7 @@ export interface GraphLayout {
   readonly runAxis: RunAxis;
   /** Group-view codes -> runs (the run axis has 8 codes). */
   toRuns(g: GraphBuilder, q: Value): Value;
-  /** Packed runs (run axis now b bytes, as float) -> boundary codes shape (still float). */
+  /** Packed runs (run axis now b bytes, as float) -> boundary codes shape (still float); b = storage bits. */
   packedToFormat(g: GraphBuilder, packed: Value, bits: number): Value;
   /** Boundary codes (float) -> packed runs, the inverse of packedToFormat. */
   formatToPacked(g: GraphBuilder, codes: Value, bits: number): Value;

@@ -13,6 +13,7 @@
 import type { GraphBuilder, Value } from '@kvbench/onnx';
 import type { QuantizerConfig } from '../config';
 import { HQQ_BETA, HQQ_ITERS, HQQ_LP_NORM } from '../hqq';
+import { maxCode } from '../widths';
 import { emitBoolToFloat, emitClampRne, emitRoundMeta, f32 } from './ops';
 import { emitGroupMinMax, type GuardedView } from './quanto';
 
@@ -118,7 +119,7 @@ function splitLess(g: GraphBuilder, a: SplitSum, b: SplitSum): Value {
 }
 
 function initialInvScale(g: GraphBuilder, min: Value, max: Value, cfg: QuantizerConfig): Value {
-  const Q = 2 ** cfg.bits - 1;
+  const Q = maxCode(cfg.bits);
   const denom = g.op('Sub', [max, min]);
   const plain = g.op('Div', [f32(g, Q), denom]);
   if (cfg.hqqMode === 'faithful') {
@@ -136,7 +137,7 @@ function initialInvScale(g: GraphBuilder, min: Value, max: Value, cfg: Quantizer
 }
 
 export function emitHqqQuantize(g: GraphBuilder, view: GuardedView, memberAxis: number, cfg: QuantizerConfig): HqqGroups {
-  const Q = 2 ** cfg.bits - 1;
+  const Q = maxCode(cfg.bits);
   const axes = g.ints([memberAxis]);
   const { min, max } = emitGroupMinMax(g, view, memberAxis);
   let m: Members;

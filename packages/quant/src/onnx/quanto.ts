@@ -6,6 +6,7 @@
 
 import type { GraphBuilder, Value } from '@kvbench/onnx';
 import type { QuantizerConfig } from '../config';
+import { maxCode } from '../widths';
 import { emitClampRne, emitIsFinite, emitRoundMeta, f32 } from './ops';
 
 /** The group view split for min/max and coding, with non-finite members neutralized. */
@@ -49,7 +50,7 @@ export interface QuantoGroups {
 }
 
 export function emitQuantoQuantize(g: GraphBuilder, v: GuardedView, memberAxis: number, cfg: QuantizerConfig): QuantoGroups {
-  const Q = 2 ** cfg.bits - 1;
+  const Q = maxCode(cfg.bits);
   const { min, max } = emitGroupMinMax(g, v, memberAxis);
   const scale = emitRoundMeta(g, g.op('Div', [g.op('Sub', [max, min]), f32(g, Q)]), cfg.metaDtype);
   const shift = emitRoundMeta(g, g.op('Mul', [min, f32(g, -1)]), cfg.metaDtype);
