@@ -10,6 +10,20 @@ export type ResidualMode = 'append' | 'requantize';
 /** packed: the cache crosses the graph boundary as packed codes; simulated: fake-quant, fp cache. */
 export type CacheMode = 'packed' | 'simulated';
 
+/** Randomized Walsh-Hadamard rotation of each head vector before a grouped quantizer (undone after dequantization). */
+export interface RotationOption { kind: 'hadamard'; seed: number }
+export type TurboSchemeName = 'KV' | 'KQV' | 'QKQV';
+/** TurboQuant instead of the grouped quantizers: per kind mse or prod by the scheme, bits = quant.key.bits / quant.value.bits. */
+export interface TurboOption { scheme: TurboSchemeName; seed: number }
+/** Norm-aware layer-wise allocation, resolved by evaluate() into per-layer quantizers before the session opens. */
+export interface BudgetOption {
+  bits: number;                    // average nominal bits per tensor (K and V of every layer)
+  bitRange: number[];              // allowed widths, e.g. [1, 1.58, 2, 4, 6, 8]
+  score: 'frobenius' | 'spectral';
+  source: 'weights' | 'cache';     // norms of W_K/W_V, or of cached K/V on a sample of the run's data
+  groupBudget: number | null;      // average group size -> per-layer group sizes (null: every layer keeps quant's group size)
+}
+
 export interface CachePolicy {
   /** null = full precision (b_K = b_V = 16). */
   quant: KvQuantConfig | null;
@@ -17,6 +31,11 @@ export interface CachePolicy {
   prefill: PrefillPolicy; // default 'quantize-all'
   residualMode: ResidualMode; // default 'append'
   mode: CacheMode; // default 'packed'
+  // all optional; absent = today's behaviour; they need quant !== null:
+  rotation?: RotationOption | null;
+  turbo?: TurboOption | null;
+  layers?: KvQuantConfig[] | null;   // per-layer quantizers (what a budget resolves to); length = model layers
+  budget?: BudgetOption | null;
 }
 
 export interface EvalOptions {
@@ -111,6 +130,15 @@ export interface EvalResult {
   engine?: 'onnx' | 'reference';
   /** Which weight precision ran (absent in results from before weightBits existed = 16). */
   weights?: WeightPrecision;
+  /** Budget mode: what the allocator chose (also in layerStats as metrics alloc.bits / alloc.groupSize / alloc.sensitivity). */
+  allocation?: {
+    budget: number; bitRange: number[]; score: string; source: string; groupBudget: number | null;
+    keyBits: number[]; valueBits: number[]; keyGroupSizes: number[]; valueGroupSizes: number[];
+    keySensitivities: number[]; valueSensitivities: number[];
+    nominalBits: number;             // mean nominal bits per element over K and V of all layers
+    storedBitsPerElement: number;    // as kvbench stores it (dense packing: 1.58 -> 2; 6 -> 6) incl. scale/zero
+    storedBitsPerElementHqq: number; // as HQQ would store it (1.58 -> 2, 3 -> 3.2, 5/6 -> 8) incl. scale/zero
+  };
 }
 
 export interface EvaluateControls {
