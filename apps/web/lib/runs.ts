@@ -19,11 +19,13 @@ import {
   type Run,
 } from '@kvbench/db';
 import {
-  BACKENDS,
+  RUN_BACKENDS,
   ValidationError,
   canonicalRun,
   expandSweep,
   planMemory,
+  runLabel,
+  runVariant,
   type DeviceClassName,
 } from '@kvbench/protocol';
 import { HttpError, intParam } from './http';
@@ -40,6 +42,8 @@ export function runJson(run: Run) {
     protocol: run.protocol,
     keyBits: run.keyBits,
     valueBits: run.valueBits,
+    /** protocol's runLabel: "K4V2", "K4V2 WHT", "TQ-KQV 3b", "budget 4 (spectral)" */
+    label: runLabel({ ...run, ...runVariant(run.config) }),
     backend: run.backend,
     keyGroupSize: run.keyGroupSize,
     valueGroupSize: run.valueGroupSize,
@@ -222,7 +226,7 @@ export function parseLeaderboardParams(params: URLSearchParams): LeaderboardQuer
   if (all('benchmark').length) q.benchmark = all('benchmark');
   if (all('backend').length) {
     q.backend = all('backend');
-    for (const b of q.backend) if (!(BACKENDS as readonly string[]).includes(b)) throw new ValidationError([{ field: 'backend', message: `got ${JSON.stringify(b)}, allowed: ${BACKENDS.join(', ')}` }]);
+    for (const b of q.backend) if (!(RUN_BACKENDS as readonly string[]).includes(b)) throw new ValidationError([{ field: 'backend', message: `got ${JSON.stringify(b)}, allowed: ${RUN_BACKENDS.join(', ')}` }]);
   }
   if (params.get('protocol')) q.protocol = params.get('protocol')!;
   if (params.get('provider')) q.provider = params.get('provider')!;
