@@ -3,6 +3,7 @@
 import {
   createSweep,
   findRun,
+  storedAllocation,
   getRunDetail,
   getSweep,
   leaderboard,
@@ -178,7 +179,14 @@ export async function submitSweep(s: Services, input: unknown) {
 export async function getRunView(s: Services, id: string, opts: { samples?: number } = {}) {
   const detail = await getRunDetail(s.db, id, opts);
   if (!detail) throw new HttpError(404, `no run ${JSON.stringify(id)}`);
-  return { ...runJson(detail.run), metrics: detail.metrics.map(({ runId: _r, ...m }) => m), layerStats: detail.layerStats.map(({ runId: _r, ...l }) => l), samples: detail.samples.map(({ runId: _r, ...x }) => x) };
+  return {
+    ...runJson(detail.run),
+    metrics: detail.metrics.map(({ runId: _r, ...m }) => m),
+    layerStats: detail.layerStats.map(({ runId: _r, ...l }) => l),
+    samples: detail.samples.map(({ runId: _r, ...x }) => x),
+    /** budget mode: the per-layer allocation read back from layer_stats / run_metrics and the config (null otherwise) */
+    allocation: storedAllocation(detail.run.config, detail.metrics, detail.layerStats),
+  };
 }
 
 /** DELETE /api/runs/:id: a queued run is cancelled and its job removed; a running one is signalled. */
