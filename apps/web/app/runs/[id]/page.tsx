@@ -15,10 +15,10 @@ import { database } from '../../_data/db';
 import { labelOfRun } from '../../_data/labels';
 
 const ATTENTION_NAMES: Record<string, string> = {
-  'attn.klMean': 'attention KL, mean over heads and queries',
-  'attn.klMax': 'attention KL, max',
-  'attn.outputRelError': 'attention output relative error',
-  'attn.relError': 'relative error of the cache',
+  'attn.klMean': 'attention KL (mean)',
+  'attn.klMax': 'attention KL (max)',
+  'attn.outputRelError': 'output rel. error',
+  'attn.relError': 'cache rel. error',
 };
 const ALLOCATION_NAMES: Record<string, string> = { 'alloc.bits': 'bits', 'alloc.groupSize': 'group size', 'alloc.sensitivity': 'sensitivity (norm)' };
 
