@@ -8,3 +8,4 @@ export * from './queries/catalog';
 export * from './testing';
 export * from './queries/key-first';
 export * from './queries/analysis';
+export * from './allocation';

@@ -1,6 +1,6 @@
 // The leaderboard's filter form: a plain GET form, so every filter lands in the URL (shareable) and
 // works without JavaScript.
-import { BACKENDS } from '@kvbench/protocol';
+import { RUN_BACKENDS } from '@kvbench/protocol';
 import type { Facets } from '../app/_data/board';
 
 export interface BoardFiltersProps {
@@ -38,7 +38,7 @@ export function BoardFilters({ params, facets }: BoardFiltersProps) {
         backend
         <select name="backend" defaultValue={v('backend')}>
           <option value="">all backends</option>
-          {BACKENDS.map((b) => (
+          {RUN_BACKENDS.map((b) => (
             <option key={b}>{b}</option>
           ))}
         </select>

@@ -1,7 +1,7 @@
 // The leaderboard table: one row per stored configuration; headers sort (links, so the URL keeps it).
 import type { LeaderboardQuery } from '@kvbench/db';
 import { deltaIsGood, type BoardEntry } from '../app/_data/board';
-import { bitsLabel, dateTime, num, percent, signed } from './format';
+import { runDisplayLabel, variantText, dateTime, num, percent, signed } from './format';
 import { hrefWith } from './url';
 
 interface Column {
@@ -64,8 +64,8 @@ export function BoardTable({ rows, query, params }: { rows: BoardEntry[]; query:
                 <a href={`/models/${encodeURIComponent(r.model)}`}>{r.model}</a>
               </td>
               <td>
-                <a className="bits" href={`/runs/${r.id}`} aria-label={`run ${bitsLabel(r.keyBits, r.valueBits)} of ${r.model} on ${r.benchmark}`}>
-                  {bitsLabel(r.keyBits, r.valueBits)}
+                <a className="bits" href={`/runs/${r.id}`} aria-label={`run ${runDisplayLabel(r)} of ${r.model} on ${r.benchmark}`}>
+                  {runDisplayLabel(r)}
                 </a>
               </td>
               <td className="num" data-value={r.value ?? ''}>
@@ -82,7 +82,11 @@ export function BoardTable({ rows, query, params }: { rows: BoardEntry[]; query:
               <td className="small">
                 {r.backend ? (
                   <>
-                    {r.backend} <span className="mono muted">K {axis(r.keyAxis, r.keyGroupSize)} V {axis(r.valueAxis, r.valueGroupSize)} R{r.residualLength}</span>
+                    {r.backend}{' '}
+                    <span className="mono muted">
+                      {r.backend === 'turbo' ? '' : `K ${axis(r.keyAxis, r.keyGroupSize)} V ${axis(r.valueAxis, r.valueGroupSize)} `}R{r.residualLength}
+                      {variantText(r.variant) ? ` · ${variantText(r.variant)}` : ''}
+                    </span>
                   </>
                 ) : (
                   <span className="muted">full precision</span>
@@ -93,8 +97,8 @@ export function BoardTable({ rows, query, params }: { rows: BoardEntry[]; query:
               <td className="small">{dateTime(r.finishedAt)}</td>
               <td>
                 {r.partnerId ? (
-                  <a href={`/compare?a=${r.id}&b=${r.partnerId}`} aria-label={`compare ${bitsLabel(r.keyBits, r.valueBits)} with ${bitsLabel(r.valueBits, r.keyBits)}`}>
-                    vs {bitsLabel(r.valueBits, r.keyBits)}
+                  <a href={`/compare?a=${r.id}&b=${r.partnerId}`} aria-label={`compare ${runDisplayLabel(r)} with ${r.partnerLabel}`}>
+                    vs {r.partnerLabel}
                   </a>
                 ) : (
                   <span className="muted">–</span>

@@ -1,6 +1,6 @@
 // The rows the leaderboard shows, flattened for CSV/JSON download (what is shown is what is downloaded).
 import type { BoardEntry } from '../app/_data/board';
-import { bitsLabel } from './format';
+import { runDisplayLabel, variantText } from './format';
 
 export interface ExportRow {
   runId: string;
@@ -8,6 +8,8 @@ export interface ExportRow {
   benchmark: string;
   protocol: string;
   bits: string;
+  /** rotation / TurboQuant / budget settings in words ("" for a plain run) */
+  variant: string;
   keyBits: number;
   valueBits: number;
   backend: string | null;
@@ -36,7 +38,8 @@ export function exportRow(r: BoardEntry): ExportRow {
     model: r.model,
     benchmark: r.benchmark,
     protocol: r.protocol,
-    bits: bitsLabel(r.keyBits, r.valueBits),
+    bits: runDisplayLabel(r),
+    variant: variantText(r.variant),
     keyBits: r.keyBits,
     valueBits: r.valueBits,
     backend: r.backend,
@@ -62,7 +65,7 @@ export function exportRow(r: BoardEntry): ExportRow {
 
 /** RFC 4180: quote fields holding commas, quotes or line breaks. */
 export const EXPORT_COLUMNS: (keyof ExportRow)[] = [
-  'runId', 'model', 'benchmark', 'protocol', 'bits', 'keyBits', 'valueBits', 'backend', 'keyGroupSize', 'valueGroupSize', 'keyAxis', 'valueAxis',
+  'runId', 'model', 'benchmark', 'protocol', 'bits', 'variant', 'keyBits', 'valueBits', 'backend', 'keyGroupSize', 'valueGroupSize', 'keyAxis', 'valueAxis',
   'residualLength', 'limit', 'metric', 'value', 'stderr', 'fullPrecision', 'delta', 'kvBytesPerToken', 'ratioToFp16', 'tokensPerSecond', 'provider', 'device', 'finishedAt',
 ];
 

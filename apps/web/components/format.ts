@@ -4,6 +4,38 @@ export function bitsLabel(keyBits: number, valueBits: number): string {
   return keyBits === 16 && valueBits === 16 ? 'fp16' : `K${keyBits}V${valueBits}`;
 }
 
+/**
+ * A run's name as the dashboard shows it: the server's runLabel (protocol: "K4V2", "K4V2 WHT",
+ * "TQ-KQV 3b", "budget 4 (spectral)"), "fp16" for the full-precision cache.
+ */
+export function runDisplayLabel(r: { keyBits: number; valueBits: number; label?: string | null }): string {
+  if (r.keyBits === 16 && r.valueBits === 16) return 'fp16';
+  return r.label ?? bitsLabel(r.keyBits, r.valueBits);
+}
+
+/** The config variant of a stored run (the issue 6 fields of its canonical config; absent = default). */
+export interface VariantFields {
+  rotation?: string;
+  turboScheme?: string;
+  budget?: number;
+  bitRange?: number[];
+  budgetScore?: string;
+  budgetSource?: string;
+  groupBudget?: number | null;
+}
+
+/** The variant in words for setting descriptions ("", "WHT", "TurboQuant KQV", "budget spectral (weights, 1,1.58,2,4,6,8)"). */
+export function variantText(v: VariantFields | null | undefined): string {
+  if (!v) return '';
+  const parts: string[] = [];
+  if (v.turboScheme) parts.push(`TurboQuant ${v.turboScheme}`);
+  if (v.budget !== undefined) {
+    parts.push(`budget ${v.budgetScore ?? 'spectral'} (${v.budgetSource ?? 'weights'}, ${(v.bitRange ?? []).join(',')}${v.groupBudget ? `, G~${v.groupBudget}` : ''})`);
+  }
+  if (v.rotation === 'hadamard') parts.push('WHT');
+  return parts.join(' ');
+}
+
 /** Significant digits without trailing noise: 3.78491 -> "3.785", 0.0429 -> "0.04294". */
 export function num(v: number | null | undefined, digits = 4): string {
   if (v === null || v === undefined || !Number.isFinite(v)) return '–';

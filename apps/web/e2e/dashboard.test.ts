@@ -7,6 +7,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { markRunning, newRunRow, openDb, upsertRun, writeRunResult, type RunResultInput } from '@kvbench/db';
+import { canonicalRun } from '@kvbench/protocol';
 import { EXPORT_COLUMNS } from '../components/board-export';
 import { DESKTOP, launchChromium, openPage, screenshotBoth, type WatchedPage } from './browser';
 import { parseCsv } from './csv';
@@ -281,6 +283,53 @@ describe('dashboard in Chromium against the real stack', () => {
     expect(await page.locator('table[aria-label="Queue depth"] tbody tr').count()).toBeGreaterThan(0);
     expect(await page.locator('table[aria-label="Workers seen recently"] tbody td.mono').count()).toBeGreaterThan(0);
     await screenshotBoth(page, SHOTS, 'queue');
+  });
+
+  it("shows a budget run's allocation and the attention per layer on its run page", async () => {
+    // Stored as the worker stores an engine result with an allocation (alloc.* and attn.* rows): the
+    // engine's budget mode lands separately, the page only reads what is stored.
+    const db = await openDb({ databaseUrl: stack.databaseUrl });
+    const { config, hash } = canonicalRun({ model: 'stories260k', benchmark: 'tinystories', budget: 4, budgetScore: 'spectral', limit: 2 });
+    const keyBits = [6, 4, 4, 8, 2];
+    const valueBits = [2, 1.58, 4, 4, 2];
+    const layerStats: RunResultInput['layerStats'] = [];
+    keyBits.forEach((k, layer) => {
+      const v = valueBits[layer];
+      layerStats.push({ layer, tensor: 'k', metric: 'alloc.bits', value: k }, { layer, tensor: 'v', metric: 'alloc.bits', value: v });
+      layerStats.push({ layer, tensor: 'k', metric: 'alloc.groupSize', value: 64 }, { layer, tensor: 'v', metric: 'alloc.groupSize', value: 64 });
+      layerStats.push({ layer, tensor: 'k', metric: 'alloc.sensitivity', value: 5 - layer }, { layer, tensor: 'v', metric: 'alloc.sensitivity', value: 1 + layer / 10 });
+      layerStats.push({ layer, tensor: 'k', metric: 'attn.klMean', value: 0.002 * (layer + 1) }, { layer, tensor: 'k', metric: 'attn.outputRelError', value: 0.05 }, { layer, tensor: 'v', metric: 'attn.outputRelError', value: 0.08 });
+      layerStats.push({ layer, tensor: 'k', metric: 'relError', value: 0.1 }, { layer, tensor: 'v', metric: 'relError', value: 0.2 });
+    });
+    const result: RunResultInput = {
+      metrics: [{ name: 'perplexity', value: 9.9 }, { name: 'alloc.nominalBits', value: 3.758 }, { name: 'alloc.storedBitsPerElement', value: 4.5 }, { name: 'alloc.storedBitsPerElementHqq', value: 5.3 }],
+      primary: { name: 'perplexity', value: 9.9, stderr: null },
+      layerStats,
+      samples: [],
+      kvBytesPerToken: 180, fp16BytesPerToken: 640, ratioToFp16: 180 / 640, peakRssBytes: 1e8, tokensPerSecond: 900, wallSeconds: 1,
+      providerUsed: 'cpu', device: 'e2e', versions: {}, modelArchitecture: 'llama', weightsHash: 'w', dataHash: 'd', benchmarkItems: 2, nonFinite: 0,
+    };
+    let runId = '';
+    try {
+      // no device class: the reconciler leaves the row alone
+      const { run } = await upsertRun(db.db, newRunRow(config, hash, null));
+      runId = run.id;
+      await markRunning(db.db, run.id, 'e2e');
+      await writeRunResult(db.db, run.id, result);
+    } finally {
+      await db.close();
+    }
+    await go(`/runs/${runId}`);
+    expect(await textOf('h1')).toContain('budget 4 (spectral)');
+    const rows = page.locator('table[aria-label="Allocation per layer"] tbody tr');
+    expect(await rows.count()).toBe(5);
+    expect(await rows.nth(1).locator('td[data-bits]').evaluateAll((tds) => tds.map((td) => td.getAttribute('data-bits')))).toEqual(['4', '1.58']);
+    expect(await textOf('dl[aria-label="Allocation summary"]')).toMatch(/stored bits \/ element \(HQQ packing\)5\.3/);
+    await page.getByRole('heading', { name: 'Attention per layer' }).waitFor();
+    const attention = page.locator('figure', { hasText: "each layer's attention" });
+    expect(await attention.locator('select').inputValue()).toBe('attn.klMean');
+    await attention.locator('.recharts-bar-rectangle').first().waitFor();
+    await screenshotBoth(page, SHOTS, 'run-budget');
   });
 
   it('logged no console errors on any page', () => {

@@ -3,6 +3,7 @@
 import {
   createSweep,
   findRun,
+  storedAllocation,
   getRunDetail,
   getSweep,
   leaderboard,
@@ -19,11 +20,13 @@ import {
   type Run,
 } from '@kvbench/db';
 import {
-  BACKENDS,
+  RUN_BACKENDS,
   ValidationError,
   canonicalRun,
   expandSweep,
   planMemory,
+  runLabel,
+  runVariant,
   type DeviceClassName,
 } from '@kvbench/protocol';
 import { HttpError, intParam } from './http';
@@ -40,6 +43,8 @@ export function runJson(run: Run) {
     protocol: run.protocol,
     keyBits: run.keyBits,
     valueBits: run.valueBits,
+    /** protocol's runLabel: "K4V2", "K4V2 WHT", "TQ-KQV 3b", "budget 4 (spectral)" */
+    label: runLabel({ ...run, ...runVariant(run.config) }),
     backend: run.backend,
     keyGroupSize: run.keyGroupSize,
     valueGroupSize: run.valueGroupSize,
@@ -174,7 +179,14 @@ export async function submitSweep(s: Services, input: unknown) {
 export async function getRunView(s: Services, id: string, opts: { samples?: number } = {}) {
   const detail = await getRunDetail(s.db, id, opts);
   if (!detail) throw new HttpError(404, `no run ${JSON.stringify(id)}`);
-  return { ...runJson(detail.run), metrics: detail.metrics.map(({ runId: _r, ...m }) => m), layerStats: detail.layerStats.map(({ runId: _r, ...l }) => l), samples: detail.samples.map(({ runId: _r, ...x }) => x) };
+  return {
+    ...runJson(detail.run),
+    metrics: detail.metrics.map(({ runId: _r, ...m }) => m),
+    layerStats: detail.layerStats.map(({ runId: _r, ...l }) => l),
+    samples: detail.samples.map(({ runId: _r, ...x }) => x),
+    /** budget mode: the per-layer allocation read back from layer_stats / run_metrics and the config (null otherwise) */
+    allocation: storedAllocation(detail.run.config, detail.metrics, detail.layerStats),
+  };
 }
 
 /** DELETE /api/runs/:id: a queued run is cancelled and its job removed; a running one is signalled. */
@@ -222,7 +234,7 @@ export function parseLeaderboardParams(params: URLSearchParams): LeaderboardQuer
   if (all('benchmark').length) q.benchmark = all('benchmark');
   if (all('backend').length) {
     q.backend = all('backend');
-    for (const b of q.backend) if (!(BACKENDS as readonly string[]).includes(b)) throw new ValidationError([{ field: 'backend', message: `got ${JSON.stringify(b)}, allowed: ${BACKENDS.join(', ')}` }]);
+    for (const b of q.backend) if (!(RUN_BACKENDS as readonly string[]).includes(b)) throw new ValidationError([{ field: 'backend', message: `got ${JSON.stringify(b)}, allowed: ${RUN_BACKENDS.join(', ')}` }]);
   }
   if (params.get('protocol')) q.protocol = params.get('protocol')!;
   if (params.get('provider')) q.provider = params.get('provider')!;

@@ -1,9 +1,9 @@
 // The leaderboard: succeeded runs, model x benchmark x (keyBits, valueBits) x backend, with KV memory per token.
 import { and, asc, desc, eq, inArray, ne, sql, type SQL } from 'drizzle-orm';
-import { BACKENDS } from '@kvbench/protocol';
+import { RUN_BACKENDS } from '@kvbench/protocol';
 import type { Db } from '../client';
 import { runMetrics, runs } from '../schema';
-import { runConfigColumns } from './run-columns';
+import { runConfigColumns, withLabel } from './run-columns';
 
 export const LEADERBOARD_SORTS = {
   score: runs.primaryValue,
@@ -91,7 +91,7 @@ export function applyLeaderboardSearch(q: LeaderboardQuery, search: string, f: P
     if (bits) {
       out.keyBits = Number(bits[1]);
       out.valueBits = Number(bits[2]);
-    } else if ((BACKENDS as readonly string[]).includes(word)) {
+    } else if ((RUN_BACKENDS as readonly string[]).includes(word)) {
       out.backend = word;
     } else {
       const models = f.models.filter((m) => m.toLowerCase().includes(word));
@@ -164,7 +164,7 @@ export async function leaderboard(db: Db, query: LeaderboardQuery = {}, options:
       .orderBy(dir, asc(runs.id)),
     db.select({ total: sql<number>`count(*)::int` }).from(runs).where(cond),
   ]);
-  let withMetrics = rows.map((r) => ({ ...r, metrics: {} as Record<string, { value: number; stderr: number | null }> }));
+  let withMetrics = rows.map((r) => ({ ...withLabel(r), metrics: {} as Record<string, { value: number; stderr: number | null }> }));
   if (q.withMetrics && rows.length) {
     const ms = await db.select().from(runMetrics).where(inArray(runMetrics.runId, rows.map((r) => r.id)));
     const byRun = new Map(withMetrics.map((r) => [r.id, r]));

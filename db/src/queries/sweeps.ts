@@ -14,7 +14,7 @@ import {
 import type { Db } from '../client';
 import { runs, sweepRuns, sweeps, type Run, type Sweep } from '../schema';
 import { newRunRow, upsertRuns, type RunCell } from './runs';
-import { runConfigColumns } from './run-columns';
+import { runConfigColumns, withLabel } from './run-columns';
 
 export function sweepSpecHash(expansion: SweepExpansion): string {
   return sha256Hex(canonicalJson({ spec: expansion.spec, cells: expansion.cells.map((c) => c.hash) }));
@@ -144,7 +144,7 @@ export async function getSweep(db: Db, id: string) {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return undefined;
   const [sweep] = await db.select().from(sweeps).where(eq(sweeps.id, id));
   if (!sweep) return undefined;
-  const cells = await db
+  const rows = await db
     .select({
       ...runConfigColumns,
       deviceClass: runs.deviceClass,
@@ -164,6 +164,7 @@ export async function getSweep(db: Db, id: string) {
     .innerJoin(runs, eq(runs.id, sweepRuns.runId))
     .where(eq(sweepRuns.sweepId, id))
     .orderBy(asc(sweepRuns.position));
+  const cells = rows.map(withLabel);
   const counts = { queued: 0, running: 0, succeeded: 0, failed: 0, cancelled: 0 };
   for (const c of cells) counts[c.status]++;
   return { sweep, counts, cells };

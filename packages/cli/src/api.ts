@@ -1,6 +1,7 @@
 // A small client for the kvbench HTTP API.
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { FLAG_OF_RUN_FIELD } from './run-flags';
 
 export const DEFAULT_API_URL = 'http://localhost:3000';
 
@@ -15,8 +16,15 @@ export class ApiError extends Error {
 
 function formatApiError(status: number, body: ApiError['body']): string {
   const head = `HTTP ${status}${body?.error ? `: ${body.error}` : ''}`;
-  const issues = body?.issues?.map((i) => `  ${i.field || '(body)'}: ${i.message}`).join('\n');
+  const issues = body?.issues?.map((i) => `  ${i.field || '(body)'}: ${i.message}${flagHint(i.field)}`).join('\n');
   return issues ? `${head}\n${issues}` : head;
+}
+
+/** " [--budget]" for a run field a flag sets ("budget", "base.bitRange.2"), so a server error names the flag too. */
+function flagHint(field: string | undefined): string {
+  const head = (field ?? '').replace(/^base\./, '').split('.')[0];
+  const flag = FLAG_OF_RUN_FIELD[head];
+  return flag ? ` [${flag}]` : '';
 }
 
 /** The write token: KVBENCH_API_TOKEN, else the one `npm start` generated under $KVBENCH_DATA_DIR. */

@@ -1,4 +1,10 @@
-// Output helpers: aligned tables, CSV, durations, byte sizes, progress bars.
+// Output helpers: aligned tables, CSV, durations, byte sizes, progress bars, run labels.
+import { runLabel, runVariant } from '@kvbench/protocol';
+
+/** A run's label as the API gives it (leaderboard rows, sweep cells, runs), else from its columns and config. */
+export function label(r: { keyBits: number; valueBits: number; backend?: string | null; label?: string; config?: unknown }): string {
+  return r.label ?? runLabel({ ...r, ...runVariant(r.config) });
+}
 
 export function table(rows: Record<string, unknown>[], columns: { key: string; title?: string; align?: 'left' | 'right' }[]): string {
   const cells = rows.map((r) => columns.map((c) => cell(r[c.key])));

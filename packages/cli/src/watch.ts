@@ -1,7 +1,7 @@
 // Live progress for runs and sweeps: polls the API (the database is the truth) and draws bars.
 import type { ApiClient } from './api';
 import type { CommandContext } from './command';
-import { bar, duration } from './format';
+import { bar, duration, label as runLabelOf } from './format';
 
 interface RunView {
   id: string;
@@ -10,6 +10,10 @@ interface RunView {
   benchmark: string;
   keyBits: number;
   valueBits: number;
+  backend?: string | null;
+  /** runLabel, as the API gives it */
+  label?: string;
+  config?: unknown;
   error: string | null;
   progress: { itemsDone: number | null; itemsTotal: number | null; tokensPerSecond: number | null; etaSeconds: number | null };
   result: { metric: string | null; value: number | null } | null;
@@ -19,7 +23,7 @@ const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function runLine(r: RunView): string {
-  const label = `K${r.keyBits}V${r.valueBits} ${r.model} ${r.benchmark}`;
+  const label = `${runLabelOf(r)} ${r.model} ${r.benchmark}`;
   const p = r.progress;
   if (r.status === 'running' && p.itemsTotal) {
     return `${label}  ${bar(p.itemsDone ?? 0, p.itemsTotal)} ${p.itemsDone ?? 0}/${p.itemsTotal} items  ${Math.round(p.tokensPerSecond ?? 0)} tok/s  ETA ${duration(p.etaSeconds)}`;

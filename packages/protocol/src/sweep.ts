@@ -1,12 +1,12 @@
 // A sweep: the grid models x benchmarks x (keyBits, valueBits) x backends x group sizes x axes x residual
-// lengths over shared base settings. Expansion yields canonical cells, deduplicated by hash and ordered
+// lengths over shared base settings (or a named template's cells in place of the bit pairs). Expansion yields canonical cells, deduplicated by hash and ordered
 // model-major so that the cells of one model reach a worker together (the model stays loaded).
 import { z } from 'zod';
-import { AXES, BACKENDS } from '@kvbench/quant';
+import { AXES } from '@kvbench/quant';
 import { BENCHMARK_NAMES } from './benchmarks';
 import { ValidationError, fieldErrors, type FieldError } from './errors';
 import { modelShapeSchema } from './models';
-import { FULL_PRECISION_BITS, bitsSchema, configHash, safeParseRunConfig, type RunConfig } from './run-config';
+import { FULL_PRECISION_BITS, RUN_BACKENDS, bitsSchema, configHash, safeParseRunConfig, type RunBackend, type RunConfig, type RunConfigInput } from './run-config';
 
 const pairSchema = z.union([
   z.tuple([bitsSchema, bitsSchema]),
@@ -29,12 +29,35 @@ const pairSchema = z.union([
 
 const list = <T extends z.ZodType>(item: T, max = 64) => z.array(item).min(1).max(max);
 
+/** One point of a template: the run fields it sets (bits, and for some templates backend, budget, scheme). */
+export type TemplateCell = Pick<RunConfigInput, 'keyBits' | 'valueBits' | 'backend' | 'turboScheme' | 'budget' | 'budgetScore'>;
+
 /** The key-first grid (issue 6): K in {2,3,4,8} x V in {2,3,4,8}, so every (b, b') meets its mirror (b', b). */
 export const KEY_FIRST_BITS = [2, 3, 4, 8] as const;
+/** The budget template's average bits and scores (docs/findings.md), next to uniform baselines at the same bits. */
+export const BUDGET_TEMPLATE_BITS = [3, 4] as const;
+export const BUDGET_TEMPLATE_SCORES = ['frobenius', 'spectral'] as const;
+/** The turbo template's bits per coordinate; each scheme, and the grouped quanto cache at the same bits. */
+export const TURBO_TEMPLATE_BITS = [2, 3, 4] as const;
+const TURBO_TEMPLATE_SCHEMES = ['KV', 'KQV', 'QKQV'] as const;
 export const SWEEP_TEMPLATES = {
-  'key-first': KEY_FIRST_BITS.flatMap((k) => KEY_FIRST_BITS.map((v) => [k, v] as [number, number])),
-} as const;
+  'key-first': KEY_FIRST_BITS.flatMap((k) => KEY_FIRST_BITS.map((v): TemplateCell => ({ keyBits: k, valueBits: v }))),
+  /** budget 3 and 4 x frobenius/spectral scores, plus uniform K3V3 and K4V4 (the backend stays the sweep's: quanto or hqq) */
+  budget: [
+    ...BUDGET_TEMPLATE_BITS.flatMap((budget) => BUDGET_TEMPLATE_SCORES.map((budgetScore): TemplateCell => ({ budget, budgetScore }))),
+    ...BUDGET_TEMPLATE_BITS.map((b): TemplateCell => ({ keyBits: b, valueBits: b })),
+  ],
+  /** TurboQuant KV / KQV / QKQV x 2, 3, 4 bits, plus grouped quanto K2V2 / K3V3 / K4V4 */
+  turbo: [
+    ...TURBO_TEMPLATE_SCHEMES.flatMap((turboScheme) => TURBO_TEMPLATE_BITS.map((b): TemplateCell => ({ backend: 'turbo', turboScheme, keyBits: b, valueBits: b }))),
+    ...TURBO_TEMPLATE_BITS.map((b): TemplateCell => ({ backend: 'quanto', keyBits: b, valueBits: b })),
+  ],
+} as const satisfies Record<string, readonly TemplateCell[]>;
 export type SweepTemplate = keyof typeof SWEEP_TEMPLATES;
+/** Templates whose cells are (keyBits, valueBits) pairs only: they fill `pairs` and combine with every other grid list. */
+const PAIR_TEMPLATES: readonly SweepTemplate[] = ['key-first'];
+/** Run fields a template may set, so `base` may not (the template's cells would silently override it). */
+const TEMPLATE_FIELDS = ['backend', 'turboScheme', 'budget', 'budgetScore'] as const;
 const size = z.int().min(1).max(65536);
 
 /** Fields a sweep sets per cell; they may not appear in `base`. */
@@ -65,7 +88,8 @@ export const sweepSpecSchema = z.strictObject({
   /** ... or the full grid keyBits x valueBits (mixed 16/quantized cells are skipped) */
   keyBits: list(bitsSchema, 16).optional(),
   valueBits: list(bitsSchema, 16).optional(),
-  backends: list(z.enum(BACKENDS), 4).default(['quanto']),
+  /** default ['quanto']; the turbo template sets each cell's backend itself */
+  backends: list(z.enum(RUN_BACKENDS), 4).optional(),
   /** one list for both K and V group sizes, or the two separately (a grid) */
   groupSizes: list(size, 16).optional(),
   keyGroupSizes: list(size, 16).optional(),
@@ -102,10 +126,16 @@ export function parseSweepSpec(input: unknown): SweepSpec {
   const issues: FieldError[] = [];
   if (s.template) {
     if (s.pairs || s.keyBits || s.valueBits) issues.push({ field: 'template', message: `template ${s.template} sets the pairs; give no pairs, keyBits or valueBits with it` });
-    else s.pairs = SWEEP_TEMPLATES[s.template].map(([k, v]) => [k, v] as [number, number]);
+    else if (PAIR_TEMPLATES.includes(s.template)) s.pairs = SWEEP_TEMPLATES[s.template].map((c) => [c.keyBits!, c.valueBits!] as [number, number]);
+    if (s.template === 'turbo' && s.backends) issues.push({ field: 'backends', message: 'the turbo template sets each cell\'s backend (turbo, and quanto for the baselines); give no backends' });
+    if (!PAIR_TEMPLATES.includes(s.template)) {
+      for (const key of TEMPLATE_FIELDS) if (key in s.base) issues.push({ field: `base.${key}`, message: `set by template ${s.template}` });
+    }
   }
-  if (!s.pairs && !(s.keyBits && s.valueBits)) {
-    issues.push({ field: 'pairs', message: 'give pairs ([[4,2],[2,4]] or ["K4V2"]), both keyBits and valueBits lists, or a template (key-first)' });
+  // A budget in base fills the bits of every cell (round(budget)): no pairs are needed then.
+  const budgetOnly = typeof s.base.budget === 'number' && !s.template;
+  if (!s.template && !s.pairs && !(s.keyBits && s.valueBits) && !budgetOnly) {
+    issues.push({ field: 'pairs', message: 'give pairs ([[4,2],[2,4]] or ["K4V2"]), both keyBits and valueBits lists, a template (key-first, budget, turbo) or a budget in base' });
   }
   if (s.pairs && (s.keyBits || s.valueBits)) {
     issues.push({ field: 'pairs', message: 'give either pairs or keyBits/valueBits, not both' });
@@ -120,26 +150,33 @@ export function parseSweepSpec(input: unknown): SweepSpec {
   return s;
 }
 
-function bitPairs(s: SweepSpec): { pairs: [number, number][]; skipped: SweepExpansion['skipped'] } {
-  if (s.pairs) return { pairs: s.pairs as [number, number][], skipped: [] };
-  const pairs: [number, number][] = [];
+/** The grid's bit points: the pairs, keyBits x valueBits, a template's cells, or one budget-filled point. */
+function bitPoints(s: SweepSpec): { points: TemplateCell[]; skipped: SweepExpansion['skipped'] } {
+  if (s.pairs) return { points: (s.pairs as [number, number][]).map(([keyBits, valueBits]) => ({ keyBits, valueBits })), skipped: [] };
+  if (s.template) return { points: SWEEP_TEMPLATES[s.template].map((c) => ({ ...c })), skipped: [] };
+  if (!s.keyBits || !s.valueBits) return { points: [{}], skipped: [] };
+  const points: TemplateCell[] = [];
   const skipped: SweepExpansion['skipped'] = [];
-  for (const k of s.keyBits!) {
+  for (const k of s.keyBits) {
     for (const v of s.valueBits!) {
       if ((k === FULL_PRECISION_BITS) !== (v === FULL_PRECISION_BITS)) {
         skipped.push({ keyBits: k, valueBits: v, reason: 'mixes full precision with quantized bits' });
-      } else pairs.push([k, v]);
+      } else points.push({ keyBits: k, valueBits: v });
     }
   }
-  return { pairs, skipped };
+  return { points, skipped };
 }
+
+const DEFAULT_BACKENDS: RunBackend[] = ['quanto'];
 
 /** Number of grid points before validation and deduplication (cheap; used for the maxCells check). */
 export function gridSize(s: SweepSpec): number {
-  const pairs = s.pairs?.length ?? (s.keyBits?.length ?? 0) * (s.valueBits?.length ?? 0);
+  const templateCells = s.template && !s.pairs ? SWEEP_TEMPLATES[s.template] : null;
+  const points = s.pairs?.length ?? templateCells?.length ?? (s.keyBits && s.valueBits ? s.keyBits.length * s.valueBits.length : 1);
+  const backends = templateCells?.some((c) => 'backend' in c) ? 1 : (s.backends ?? DEFAULT_BACKENDS).length;
   const kg = s.keyGroupSizes?.length ?? s.groupSizes?.length ?? 1;
   const vg = s.valueGroupSizes?.length ?? (s.groupSizes ? 1 : 1);
-  return s.models.length * s.benchmarks.length * pairs * s.backends.length * kg * vg *
+  return s.models.length * s.benchmarks.length * points * backends * kg * vg *
     (s.keyAxes?.length ?? 1) * (s.valueAxes?.length ?? 1) * (s.residualLengths?.length ?? 1);
 }
 
@@ -150,44 +187,46 @@ export function expandSweep(input: unknown): SweepExpansion {
   if (grid > s.maxCells) {
     throw new ValidationError([{ field: 'maxCells', message: `the grid has ${grid} cells, more than maxCells = ${s.maxCells}` }]);
   }
-  const { pairs, skipped } = bitPairs(s);
+  const { points, skipped } = bitPoints(s);
   // groupSizes ties K and V together; key/valueGroupSizes form a grid.
   const groupPairs: [number | undefined, number | undefined][] = s.groupSizes
     ? s.groupSizes.map((g) => [g, g])
     : (s.keyGroupSizes ?? [undefined]).flatMap((k) => (s.valueGroupSizes ?? [undefined]).map((v) => [k, v] as [number | undefined, number | undefined]));
+  // Backend-major over the bit points; a template cell with its own backend (turbo) is not crossed with backends.
+  const combos = (s.backends ?? DEFAULT_BACKENDS).flatMap((backend, i) =>
+    points.flatMap((point) => (point.backend === undefined ? [{ point, backend }] : i === 0 ? [{ point, backend: point.backend }] : [])),
+  );
   const seen = new Set<string>();
   const cells: SweepCell[] = [];
   const issues = new Map<string, FieldError>();
   let duplicates = 0;
   for (const model of s.models) {
     for (const benchmark of s.benchmarks) {
-      for (const backend of s.backends) {
-        for (const [keyBits, valueBits] of pairs) {
-          for (const [keyGroupSize, valueGroupSize] of groupPairs) {
-            for (const keyAxis of s.keyAxes ?? [undefined]) {
-              for (const valueAxis of s.valueAxes ?? [undefined]) {
-                for (const residualLength of s.residualLengths ?? [undefined]) {
-                  const input = {
-                    ...s.base, model, modelShape: s.modelShapes?.[model], benchmark, backend, keyBits, valueBits,
-                    keyGroupSize, valueGroupSize, keyAxis, valueAxis, residualLength,
-                  };
-                  const r = safeParseRunConfig(input);
-                  if (!r.ok) {
-                    for (const issue of r.issues) {
-                      const field = GRID_FIELDS[issue.field] ?? (issue.field in s.base || issue.field.split('.')[0] in s.base ? `base.${issue.field}` : issue.field);
-                      const message = field === 'models' ? `${JSON.stringify(model)}: ${issue.message}` : issue.message;
-                      issues.set(`${field}\0${message}`, { field, message });
-                    }
-                    continue;
+      for (const { point, backend } of combos) {
+        for (const [keyGroupSize, valueGroupSize] of groupPairs) {
+          for (const keyAxis of s.keyAxes ?? [undefined]) {
+            for (const valueAxis of s.valueAxes ?? [undefined]) {
+              for (const residualLength of s.residualLengths ?? [undefined]) {
+                const input = {
+                  ...s.base, model, modelShape: s.modelShapes?.[model], benchmark, ...point, backend,
+                  keyGroupSize, valueGroupSize, keyAxis, valueAxis, residualLength,
+                };
+                const r = safeParseRunConfig(input);
+                if (!r.ok) {
+                  for (const issue of r.issues) {
+                    const field = GRID_FIELDS[issue.field] ?? (issue.field in s.base || issue.field.split('.')[0] in s.base ? `base.${issue.field}` : issue.field);
+                    const message = field === 'models' ? `${JSON.stringify(model)}: ${issue.message}` : issue.message;
+                    issues.set(`${field}\0${message}`, { field, message });
                   }
-                  const hash = configHash(r.config);
-                  if (seen.has(hash)) {
-                    duplicates++;
-                    continue;
-                  }
-                  seen.add(hash);
-                  cells.push({ config: r.config, hash });
+                  continue;
                 }
+                const hash = configHash(r.config);
+                if (seen.has(hash)) {
+                  duplicates++;
+                  continue;
+                }
+                seen.add(hash);
+                cells.push({ config: r.config, hash });
               }
             }
           }

@@ -2,7 +2,7 @@
 // protocol, because protocol sits below the engine and must not import its types.
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import type { EvalOptions } from '@kvbench/engine';
+import type { CachePolicy, EvalOptions } from '@kvbench/engine';
 import { findModel, isLocalModelPath, runKvQuantConfig, type RunConfig } from '@kvbench/protocol';
 
 export class ModelNotAvailableError extends Error {
@@ -35,6 +35,27 @@ export function resolveModel(model: string, env: Record<string, string | undefin
   return model;
 }
 
+/**
+ * The issue 6 cache options of a canonical config (CachePolicy.rotation / turbo / budget), each present
+ * only when the config sets it, so a plain config maps to exactly the options it always did. Rotation and
+ * TurboQuant are seeded by the run's seed.
+ */
+export function cacheVariantOptions(c: RunConfig): Pick<CachePolicy, 'rotation' | 'turbo' | 'budget'> {
+  const out: Pick<CachePolicy, 'rotation' | 'turbo' | 'budget'> = {};
+  if (c.rotation === 'hadamard') out.rotation = { kind: 'hadamard', seed: c.seed };
+  if (c.backend === 'turbo') out.turbo = { scheme: c.turboScheme ?? 'KQV', seed: c.seed };
+  if (c.budget !== undefined) {
+    out.budget = {
+      bits: c.budget,
+      bitRange: [...(c.bitRange ?? [])],
+      score: c.budgetScore ?? 'spectral',
+      source: c.budgetSource ?? 'weights',
+      groupBudget: c.groupBudget ?? null,
+    };
+  }
+  return out;
+}
+
 export function toEvalOptions(c: RunConfig, env: Record<string, string | undefined> = process.env): EvalOptions {
   if (c.protocol === 'analyze') throw new Error('protocol: analyze runs go through analyzeRun (./analyze), not evaluate()');
   return {
@@ -52,6 +73,7 @@ export function toEvalOptions(c: RunConfig, env: Record<string, string | undefin
       prefill: c.prefill ?? 'quantize-all',
       residualMode: c.residualMode ?? 'append',
       mode: c.cacheMode ?? 'packed',
+      ...cacheVariantOptions(c),
     },
     provider: c.provider,
     seed: c.seed,

@@ -149,6 +149,8 @@ export async function startInferenceWorker(o: InferenceWorkerOptions): Promise<I
         const options = toEvalOptions(run.config as RunConfig);
         if (o.providerOverride) options.provider = o.providerOverride;
         result = await evaluate(options, { signal, onProgress });
+        // A budget run without its allocation ran something else (an engine that ignored cache.budget): not a result.
+        if (options.cache.budget && !result.allocation) throw new Error('cache.budget: this engine returned no allocation for a budget run (it does not support budget mode)');
       }
     } catch (err) {
       const kind = classifyFailure(err);

@@ -1,9 +1,9 @@
 // The leaderboard page's data: one page of succeeded runs (db `leaderboard`), each row with its delta to
 // the same model's full-precision cache and its key/value-swapped partner (K4V2 <-> K2V4) when stored.
 import { leaderboard, leaderboardFacets, LEADERBOARD_SORTS, type Db, type LeaderboardFacets, type LeaderboardQuery, type LeaderboardSort } from '@kvbench/db';
-import { ValidationError } from '@kvbench/protocol';
+import { ValidationError, canonicalJson, runLabel, runVariant, type RunVariant } from '@kvbench/protocol';
 import { parseLeaderboardParams } from '../../lib/runs';
-import { lowerIsBetter } from '../../components/format';
+import { lowerIsBetter, runDisplayLabel } from '../../components/format';
 
 export type BoardRow = Awaited<ReturnType<typeof leaderboard>>['rows'][number];
 
@@ -13,6 +13,7 @@ export interface BoardEntry extends BoardRow {
   delta: number | null;
   /** the same settings with keyBits and valueBits swapped */
   partnerId: string | null;
+  partnerLabel: string | null;
 }
 
 export type Facets = LeaderboardFacets;
@@ -28,13 +29,19 @@ export interface BoardPage {
   error: string | null;
 }
 
-/** Settings that must match for two runs to be "the same config but for the bits". */
-export function variantKey(r: Pick<BoardRow, 'backend' | 'keyGroupSize' | 'valueGroupSize' | 'keyAxis' | 'valueAxis' | 'residualLength' | 'limit' | 'protocol'>): string {
-  return [r.protocol, r.backend, r.keyGroupSize, r.valueGroupSize, r.keyAxis, r.valueAxis, r.residualLength, r.limit].join('|');
+type VariantSettings = Pick<BoardRow, 'backend' | 'keyGroupSize' | 'valueGroupSize' | 'keyAxis' | 'valueAxis' | 'residualLength' | 'limit' | 'protocol'> & {
+  /** a leaderboard row's config variant, or the stored config it comes from */
+  variant?: RunVariant | null;
+  config?: unknown;
+};
+
+/** Settings that must match for two runs to be "the same config but for the bits" (the rotation, turbo scheme and budget too). */
+export function variantKey(r: VariantSettings): string {
+  return [r.protocol, r.backend, r.keyGroupSize, r.valueGroupSize, r.keyAxis, r.valueAxis, r.residualLength, r.limit, canonicalJson(r.variant ?? runVariant(r.config))].join('|');
 }
 
 /** Partner matching ignores the K/V-specific group sizes and axes being swapped: they stay per tensor. */
-function partnerKey(r: Pick<BoardRow, 'model' | 'benchmark' | 'keyBits' | 'valueBits' | 'backend' | 'keyGroupSize' | 'valueGroupSize' | 'keyAxis' | 'valueAxis' | 'residualLength' | 'limit' | 'protocol'>, swap: boolean): string {
+function partnerKey(r: Pick<BoardRow, 'model' | 'benchmark' | 'keyBits' | 'valueBits'> & VariantSettings, swap: boolean): string {
   const [k, v] = swap ? [r.valueBits, r.keyBits] : [r.keyBits, r.valueBits];
   return [r.model, r.benchmark, k, v, variantKey(r)].join('|');
 }
@@ -82,7 +89,7 @@ async function annotate(db: Db, rows: BoardRow[]): Promise<BoardEntry[]> {
   // runs with swapped bits of its asymmetric rows (drizzle's query API supplies the operators).
   const pairs = [...groups.values()];
   const swaps = [...new Map(rows.filter((r) => r.keyBits !== r.valueBits).map((r) => [`${r.model}|${r.benchmark}|${r.keyBits}|${r.valueBits}`, r])).values()];
-  const columns = { id: true, model: true, benchmark: true, keyBits: true, valueBits: true, backend: true, keyGroupSize: true, valueGroupSize: true, keyAxis: true, valueAxis: true, residualLength: true, limit: true, protocol: true, primaryValue: true, finishedAt: true } as const;
+  const columns = { id: true, model: true, benchmark: true, keyBits: true, valueBits: true, backend: true, keyGroupSize: true, valueGroupSize: true, keyAxis: true, valueAxis: true, residualLength: true, limit: true, protocol: true, primaryValue: true, finishedAt: true, config: true } as const;
   const [fpRows, partnerRows] = await Promise.all([
     pairs.length
       ? db.query.runs.findMany({
@@ -106,13 +113,15 @@ async function annotate(db: Db, rows: BoardRow[]): Promise<BoardEntry[]> {
     const key = `${f.model}|${f.benchmark}`;
     fullPrecision.set(key, [...(fullPrecision.get(key) ?? []), { id: f.id, limit: f.limit, protocol: f.protocol, value: f.primaryValue }]);
   }
-  const partners = new Map<string, string>();
-  for (const p of partnerRows) if (!partners.has(partnerKey(p, false))) partners.set(partnerKey(p, false), p.id);
+  const partners = new Map<string, { id: string; label: string }>();
+  for (const p of partnerRows) {
+    if (!partners.has(partnerKey(p, false))) partners.set(partnerKey(p, false), { id: p.id, label: runDisplayLabel({ ...p, label: runLabel({ ...p, ...runVariant(p.config) }) }) });
+  }
   return rows.map((r) => {
     const baseline = baselineOf(r, fullPrecision.get(`${r.model}|${r.benchmark}`) ?? []);
     const delta = baseline && r.value !== null ? r.value - baseline.value : null;
-    const partnerId = r.keyBits !== r.valueBits ? (partners.get(partnerKey(r, true)) ?? null) : null;
-    return { ...r, baseline, delta, partnerId };
+    const partner = r.keyBits !== r.valueBits ? (partners.get(partnerKey(r, true)) ?? null) : null;
+    return { ...r, baseline, delta, partnerId: partner?.id ?? null, partnerLabel: partner?.label ?? null };
   });
 }
 
@@ -144,12 +153,10 @@ export function deltaIsGood(metric: string | null, delta: number): boolean {
 export const SORTS = Object.keys(LEADERBOARD_SORTS) as LeaderboardSort[];
 
 /** The stored run with the same settings but keyBits and valueBits swapped (K2V4 for K4V2), if any. */
-export async function findPartner(
-  db: Db,
-  r: Pick<BoardRow, 'model' | 'benchmark' | 'keyBits' | 'valueBits' | 'backend' | 'keyGroupSize' | 'valueGroupSize' | 'keyAxis' | 'valueAxis' | 'residualLength' | 'limit' | 'protocol'>,
-): Promise<string | null> {
+export async function findPartner(db: Db, r: Pick<BoardRow, 'model' | 'benchmark' | 'keyBits' | 'valueBits'> & VariantSettings): Promise<{ id: string; label: string } | null> {
   if (r.keyBits === r.valueBits) return null;
   const found = await leaderboard(db, { model: r.model, benchmark: r.benchmark, keyBits: r.valueBits, valueBits: r.keyBits, pageSize: 500 });
   const want = variantKey(r);
-  return found.rows.find((p) => variantKey(p) === want)?.id ?? null;
+  const p = found.rows.find((row) => variantKey(row) === want);
+  return p ? { id: p.id, label: runDisplayLabel(p) } : null;
 }

@@ -1,7 +1,7 @@
 // Points for the quality charts of one model and benchmark (succeeded runs, fewest bytes first).
 import { leaderboard, type Db } from '@kvbench/db';
 import type { QualityPoint } from '../../components/charts/quality-point';
-import { bitsLabel, lowerIsBetter } from '../../components/format';
+import { lowerIsBetter, runDisplayLabel, variantText } from '../../components/format';
 import type { BoardRow } from './board';
 
 export interface ChartData {
@@ -16,10 +16,14 @@ export interface ChartData {
 
 export const FULL_PRECISION_VARIANT = 'full precision';
 
-export function variantLabel(r: Pick<BoardRow, 'backend' | 'keyAxis' | 'valueAxis' | 'keyGroupSize' | 'valueGroupSize' | 'residualLength' | 'limit'>): string {
+/** The settings other than bits, in words; the rotation, turbo scheme and budget make variants of their own. */
+export function variantLabel(r: Pick<BoardRow, 'backend' | 'keyAxis' | 'valueAxis' | 'keyGroupSize' | 'valueGroupSize' | 'residualLength' | 'limit' | 'variant'>): string {
   if (!r.backend) return FULL_PRECISION_VARIANT;
   const axis = (a: string | null) => (a === 'per-channel' ? 'ch' : 'tok');
-  return `${r.backend} K:${axis(r.keyAxis)}/${r.keyGroupSize} V:${axis(r.valueAxis)}/${r.valueGroupSize} R${r.residualLength} n${r.limit}`;
+  const group = (g: number | null) => g ?? 'var';
+  const layout = r.backend === 'turbo' ? '' : ` K:${axis(r.keyAxis)}/${group(r.keyGroupSize)} V:${axis(r.valueAxis)}/${group(r.valueGroupSize)}`;
+  const extra = variantText(r.variant);
+  return `${r.backend}${layout}${extra ? ` ${extra}` : ''} R${r.residualLength} n${r.limit}`;
 }
 
 export async function chartData(db: Db, model: string, benchmark: string, max = 500): Promise<ChartData | null> {
@@ -34,7 +38,7 @@ export async function chartData(db: Db, model: string, benchmark: string, max = 
     .filter((r) => (r.metric ?? '') === metric)
     .map((r) => ({
       id: r.id,
-      label: bitsLabel(r.keyBits, r.valueBits),
+      label: runDisplayLabel(r),
       keyBits: r.keyBits,
       valueBits: r.valueBits,
       kvBytesPerToken: r.kvBytesPerToken!,

@@ -1,9 +1,11 @@
 // Two runs side by side (typically K4V2 next to K2V4: the same memory, bits given to keys or to values).
 import { getRunDetail } from '@kvbench/db';
 import { LayerBars } from '../../components/charts/LayerBars';
-import { bitsLabel, lowerIsBetter, num, percent } from '../../components/format';
+import { runVariant } from '@kvbench/protocol';
+import { lowerIsBetter, num, percent, variantText } from '../../components/format';
 import type { Params } from '../../components/url';
 import { database } from '../_data/db';
+import { labelOfRun } from '../_data/labels';
 
 export const dynamic = 'force-dynamic';
 export const metadata = { title: 'kvbench — compare' };
@@ -26,8 +28,8 @@ export default async function ComparePage({ searchParams }: { searchParams: Prom
       </main>
     );
   }
-  const la = bitsLabel(a.run.keyBits, a.run.valueBits);
-  const lb = bitsLabel(b.run.keyBits, b.run.valueBits);
+  const la = labelOfRun(a.run);
+  const lb = labelOfRun(b.run);
   const metricNames = [...new Set([...a.metrics, ...b.metrics].map((m) => m.name))].sort();
   const metricOf = (d: typeof a, name: string) => d.metrics.find((m) => m.name === name);
   const va = a.run.primaryValue;
@@ -89,6 +91,11 @@ export default async function ComparePage({ searchParams }: { searchParams: Prom
               <th scope="row">tok/s</th>
               <td className="num">{num(a.run.tokensPerSecond, 3)}</td>
               <td className="num">{num(b.run.tokensPerSecond, 3)}</td>
+            </tr>
+            <tr>
+              <th scope="row">rotation / turbo / budget</th>
+              <td>{variantText(runVariant(a.run.config)) || '–'}</td>
+              <td className={variantText(runVariant(a.run.config)) !== variantText(runVariant(b.run.config)) ? 'delta-bad' : undefined}>{variantText(runVariant(b.run.config)) || '–'}</td>
             </tr>
             {CONFIG_FIELDS.map((f) => (
               <tr key={f}>

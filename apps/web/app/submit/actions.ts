@@ -1,7 +1,7 @@
 'use server';
 // The submit form's live check, on the server so it runs the shared protocol code itself (zod schemas,
 // sweep expansion, memory planner) rather than a browser copy that could drift from what the API accepts.
-import { DEVICE_CLASSES, ValidationError, bitsLabel, expandSweep, planMemory, safeParseRunConfig, type RunConfig } from '@kvbench/protocol';
+import { DEVICE_CLASSES, ValidationError, expandSweep, planMemory, runLabel, safeParseRunConfig, type RunConfig } from '@kvbench/protocol';
 import type { CheckResult, MemoryRow, SubmitMode } from '../../components/submit/types';
 
 const GiB = 1024 ** 3;
@@ -20,10 +20,12 @@ function memoryRow(c: RunConfig): MemoryRow {
     const tokens = room <= 0 || !perToken ? null : Math.floor(room / perToken) + residual;
     return { deviceClass: d.name, memoryBytes: d.memoryBytes, tokens };
   });
-  const quantizer = c.backend ? `${c.backend} K ${c.keyAxis}/${c.keyGroupSize} V ${c.valueAxis}/${c.valueGroupSize}` : 'full precision';
+  const groups = (g: number | null) => g ?? `~${c.groupBudget} per layer`;
+  const layout = c.backend === 'turbo' ? `turbo ${c.turboScheme}` : `${c.backend} K ${c.keyAxis}/${groups(c.keyGroupSize)} V ${c.valueAxis}/${groups(c.valueGroupSize)}${c.rotation ? ' WHT' : ''}`;
+  const quantizer = c.backend ? `${layout}${plan.kvNote?.startsWith('estimate') ? ' (bytes: uniform estimate)' : ''}` : 'full precision';
   return {
     model: c.model,
-    bits: bitsLabel(c),
+    bits: runLabel(c),
     quantizer,
     kvBytesPerToken: plan.kvBytesPerToken,
     fp16BytesPerToken: plan.fp16KvBytesPerToken,
@@ -47,7 +49,7 @@ export async function checkSubmission(mode: SubmitMode, input: unknown): Promise
     const seen = new Map<string, MemoryRow>();
     for (const cell of expansion.cells) {
       const c = cell.config;
-      const key = [c.model, c.keyBits, c.valueBits, c.backend, c.keyAxis, c.valueAxis, c.keyGroupSize, c.valueGroupSize].join('|');
+      const key = [c.model, runLabel(c), c.backend, c.keyAxis, c.valueAxis, c.keyGroupSize, c.valueGroupSize].join('|');
       if (!seen.has(key)) seen.set(key, memoryRow(c));
     }
     const memory = [...seen.values()];
@@ -72,7 +74,9 @@ export async function checkSubmission(mode: SubmitMode, input: unknown): Promise
 function baseIssues(input: unknown, already: { field: string }[]): { field: string; message: string }[] {
   const base = (input as { base?: Record<string, unknown> })?.base;
   if (!base || typeof base !== 'object') return [];
-  const r = safeParseRunConfig({ model: 'stories260k', benchmark: 'tinystories', keyBits: 4, valueBits: 4, ...base });
+  // budget mode fills the bits itself (round(budget)); a stand-in pair would contradict it
+  const bits = typeof base.budget === 'number' ? {} : { keyBits: 4, valueBits: 4 };
+  const r = safeParseRunConfig({ model: 'stories260k', benchmark: 'tinystories', ...bits, ...base });
   if (r.ok) return [];
   const seen = new Set(already.map((i) => i.field));
   return r.issues.filter((i) => i.field.split('.')[0] in base && !seen.has(`base.${i.field}`)).map((i) => ({ field: `base.${i.field}`, message: i.message }));

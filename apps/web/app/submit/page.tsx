@@ -1,5 +1,5 @@
 // Submit: one run or a sweep grid, checked live against the shared schema, previewed before launch.
-import { AXES, BACKENDS, KNOWN_BENCHMARKS, KNOWN_MODELS, PROVIDERS } from '@kvbench/protocol';
+import { AXES, BUDGET_SCORES, BUDGET_SOURCES, DEFAULT_BIT_RANGE, KNOWN_BENCHMARKS, KNOWN_MODELS, PROVIDERS, ROTATIONS, RUN_BACKENDS, TURBO_SCHEME_NAMES } from '@kvbench/protocol';
 import { SubmitForm } from '../../components/submit/SubmitForm';
 
 export const metadata = { title: 'kvbench — submit' };
@@ -9,9 +9,14 @@ export default function SubmitPage() {
     models: KNOWN_MODELS.map((m) => ({ name: m.name, note: `${m.layers} layers` })),
     benchmarks: KNOWN_BENCHMARKS.map((b) => ({ name: b.name, protocol: b.protocol })),
     bits: [1, 2, 3, 4, 5, 6, 7, 8, 16],
-    backends: [...BACKENDS],
+    backends: [...RUN_BACKENDS],
     axes: [...AXES],
     providers: [...PROVIDERS],
+    rotations: [...ROTATIONS],
+    turboSchemes: [...TURBO_SCHEME_NAMES],
+    budgetScores: [...BUDGET_SCORES],
+    budgetSources: [...BUDGET_SOURCES],
+    defaultBitRange: [...DEFAULT_BIT_RANGE],
   };
   return (
     <main>

@@ -8,7 +8,8 @@ import { ApiTokenField } from '../ApiTokenField';
 import { callApi, writeError } from '../api-client';
 import { useApiToken } from '../useApiToken';
 import { ChoiceGroup } from './ChoiceGroup';
-import { INITIAL_FORM, issuesByControl, runInput, sweepSpec, type FormState } from './form-state';
+import { FieldMessage } from './FieldMessage';
+import { budgetMode, INITIAL_FORM, issuesByControl, runInput, sweepSpec, type FormState } from './form-state';
 import { MemoryCalculator } from './MemoryCalculator';
 import { SweepPreviewPanel, type SweepPreview } from './SweepPreviewPanel';
 import { TextField } from './TextField';
@@ -21,6 +22,12 @@ export interface SubmitOptions {
   backends: string[];
   axes: string[];
   providers: string[];
+  rotations: string[];
+  turboSchemes: string[];
+  budgetScores: string[];
+  budgetSources: string[];
+  /** the allocator's default widths, shown as the bit range's placeholder */
+  defaultBitRange: number[];
 }
 
 export function SubmitForm({ options }: { options: SubmitOptions }) {
@@ -96,6 +103,19 @@ export function SubmitForm({ options }: { options: SubmitOptions }) {
     });
 
   const bitOptions = options.bits.map((b) => ({ value: String(b), label: b === 16 ? '16 (fp)' : String(b) }));
+  const budget = budgetMode(form);
+  const turbo = form.backends.includes('turbo');
+  const select = (name: keyof FormState & string, label: string, values: string[], hint?: string) => (
+    <label>
+      {label}
+      <select name={name} value={form[name] as string} onChange={(e) => set(name, e.target.value as never)} aria-invalid={byControl[name] ? true : undefined} aria-describedby={byControl[name] ? `${name}-error` : undefined} title={hint}>
+        {values.map((v) => (
+          <option key={v}>{v}</option>
+        ))}
+      </select>
+      <FieldMessage id={`${name}-error`} message={byControl[name]} />
+    </label>
+  );
   return (
     <form
       className="stack"
@@ -123,8 +143,16 @@ export function SubmitForm({ options }: { options: SubmitOptions }) {
         <div className="stack">
           <ChoiceGroup legend={single ? 'model' : 'models'} name="models" multiple={!single} options={options.models.map((m) => ({ value: m.name, label: m.name }))} selected={form.models} error={byControl.models} onChange={(v) => set('models', v)} />
           <ChoiceGroup legend={single ? 'benchmark' : 'benchmarks'} name="benchmarks" multiple={!single} options={options.benchmarks.map((b) => ({ value: b.name, label: `${b.name} (${b.protocol})` }))} selected={form.benchmarks} error={byControl.benchmarks} onChange={(v) => set('benchmarks', v)} />
-          <ChoiceGroup legend="key bits b_K" name="keyBits" multiple={!single} options={bitOptions} selected={form.keyBits} error={byControl.keyBits} onChange={(v) => set('keyBits', v)} />
-          <ChoiceGroup legend="value bits b_V" name="valueBits" multiple={!single} options={bitOptions} selected={form.valueBits} error={byControl.valueBits} onChange={(v) => set('valueBits', v)} />
+          {budget ? (
+            <p className="muted small" data-testid="budget-bits-note">
+              Budget mode: the allocator picks b_K and b_V per layer; the run is listed at round(budget) = {Number.isFinite(Math.round(Number(form.budget))) ? Math.round(Number(form.budget)) : '?'} bits.
+            </p>
+          ) : (
+            <>
+              <ChoiceGroup legend="key bits b_K" name="keyBits" multiple={!single} options={bitOptions} selected={form.keyBits} error={byControl.keyBits} onChange={(v) => set('keyBits', v)} />
+              <ChoiceGroup legend="value bits b_V" name="valueBits" multiple={!single} options={bitOptions} selected={form.valueBits} error={byControl.valueBits} onChange={(v) => set('valueBits', v)} />
+            </>
+          )}
         </div>
         <div className="stack">
           <ChoiceGroup legend={single ? 'backend' : 'backends'} name="backends" multiple={!single} options={options.backends.map((b) => ({ value: b }))} selected={form.backends} error={byControl.backends} onChange={(v) => set('backends', v)} />
@@ -146,6 +174,22 @@ export function SubmitForm({ options }: { options: SubmitOptions }) {
                   ))}
                 </select>
               </label>
+            </div>
+          </fieldset>
+          <fieldset>
+            <legend>rotation, TurboQuant and bit budget</legend>
+            <div className="row">
+              {select('rotation', 'rotation', options.rotations, 'hadamard: a seeded randomized Walsh-Hadamard rotation of each head vector before quanto/hqq')}
+              {turbo ? select('turboScheme', 'TurboQuant scheme', options.turboSchemes, 'KV: MSE on both; KQV: MSE on K, MSE+QJL on V; QKQV: MSE+QJL on both') : null}
+              <TextField label="bit budget (avg bits)" name="budget" value={form.budget} hint="none" size={6} error={byControl.budget} onChange={(v) => set('budget', v)} />
+              {budget ? (
+                <>
+                  <TextField label="allowed widths" name="bitRange" value={form.bitRange} hint={options.defaultBitRange.join(',')} size={14} inputMode="text" error={byControl.bitRange} onChange={(v) => set('bitRange', v)} />
+                  {select('budgetScore', 'sensitivity norm', options.budgetScores)}
+                  {select('budgetSource', 'norms of', options.budgetSources, 'weights: W_K / W_V; cache: the cached K / V on a sample of the run')}
+                  <TextField label="group budget" name="groupBudget" value={form.groupBudget} hint="none" size={6} error={byControl.groupBudget} onChange={(v) => set('groupBudget', v)} />
+                </>
+              ) : null}
             </div>
           </fieldset>
         </div>

@@ -18,6 +18,16 @@ export interface FormState {
   prompt: string;
   maxTokens: string;
   provider: string;
+  /** 'none' | 'hadamard' (quanto and hqq only) */
+  rotation: string;
+  /** TurboQuant scheme, sent when the backends include turbo */
+  turboScheme: string;
+  /** budget mode when not empty: average bits; the bits choices are then round(budget) */
+  budget: string;
+  bitRange: string;
+  budgetScore: string;
+  budgetSource: string;
+  groupBudget: string;
 }
 
 export const INITIAL_FORM: FormState = {
@@ -36,7 +46,34 @@ export const INITIAL_FORM: FormState = {
   prompt: '64',
   maxTokens: '192',
   provider: 'cpu',
+  rotation: 'none',
+  turboScheme: 'KQV',
+  budget: '',
+  bitRange: '',
+  budgetScore: 'spectral',
+  budgetSource: 'weights',
+  groupBudget: '',
 };
+
+/** Whether the form is in budget mode (a budget typed in). */
+export const budgetMode = (f: FormState) => f.budget.trim() !== '';
+
+/** The rotation / TurboQuant / budget fields, only those that differ from the defaults or matter. */
+function variantInput(f: FormState, backends: string[]): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  if (f.rotation && f.rotation !== 'none') out.rotation = f.rotation;
+  if (backends.includes('turbo') && f.turboScheme) out.turboScheme = f.turboScheme;
+  if (budgetMode(f)) {
+    out.budget = number(f.budget);
+    const range = numbers(f.bitRange);
+    if (range) out.bitRange = range;
+    out.budgetScore = f.budgetScore;
+    out.budgetSource = f.budgetSource;
+    const g = number(f.groupBudget);
+    if (g !== undefined) out.groupBudget = g;
+  }
+  return out;
+}
 
 /** Empty means "use the default"; anything else goes to the schema as typed, so it can say what is wrong. */
 const number = (s: string): number | undefined => (s.trim() === '' ? undefined : Number(s.trim()));
@@ -49,11 +86,13 @@ const ints = (xs: string[]) => xs.map(Number);
 export function runInput(f: FormState): Record<string, unknown> {
   const groups = numbers(f.groupSizes);
   const residuals = numbers(f.residualLengths);
+  const budget = budgetMode(f);
   return {
     model: f.models[0] ?? '',
     benchmark: f.benchmarks[0] ?? '',
-    keyBits: f.keyBits.length ? Number(f.keyBits[0]) : undefined,
-    valueBits: f.valueBits.length ? Number(f.valueBits[0]) : undefined,
+    // budget mode: the bits are round(budget), filled by the schema
+    keyBits: !budget && f.keyBits.length ? Number(f.keyBits[0]) : undefined,
+    valueBits: !budget && f.valueBits.length ? Number(f.valueBits[0]) : undefined,
     backend: f.backends[0],
     keyGroupSize: groups?.[0],
     valueGroupSize: groups?.[0],
@@ -64,6 +103,7 @@ export function runInput(f: FormState): Record<string, unknown> {
     prompt: number(f.prompt),
     maxTokens: number(f.maxTokens),
     provider: f.provider || undefined,
+    ...variantInput(f, f.backends.slice(0, 1)),
   };
 }
 
@@ -72,17 +112,21 @@ export function sweepSpec(f: FormState): Record<string, unknown> {
   const one = <T,>(xs: T[]) => (single ? xs.slice(0, 1) : xs);
   const groups = numbers(f.groupSizes);
   const residuals = numbers(f.residualLengths);
+  const budget = budgetMode(f);
   const spec: Record<string, unknown> = {
     models: one(f.models),
     benchmarks: one(f.benchmarks),
-    keyBits: ints(one(f.keyBits)),
-    valueBits: ints(one(f.valueBits)),
+    // budget mode: no bit grid, every cell's bits are round(budget)
+    keyBits: budget ? undefined : ints(one(f.keyBits)),
+    valueBits: budget ? undefined : ints(one(f.valueBits)),
     backends: one(f.backends),
     keyAxes: one(f.keyAxes),
     valueAxes: one(f.valueAxes),
     groupSizes: groups ? one(groups) : undefined,
     residualLengths: residuals ? one(residuals) : undefined,
-    base: Object.fromEntries(Object.entries({ limit: number(f.limit), prompt: number(f.prompt), maxTokens: number(f.maxTokens), provider: f.provider || undefined }).filter(([, v]) => v !== undefined)),
+    base: Object.fromEntries(
+      Object.entries({ limit: number(f.limit), prompt: number(f.prompt), maxTokens: number(f.maxTokens), provider: f.provider || undefined, ...variantInput(f, one(f.backends)) }).filter(([, v]) => v !== undefined),
+    ),
   };
   if (f.name.trim()) spec.name = f.name.trim();
   return spec;
@@ -107,7 +151,10 @@ export function controlOf(field: string): string {
   return map[head] ?? head;
 }
 
-export const CONTROLS = ['name', 'models', 'benchmarks', 'keyBits', 'valueBits', 'backends', 'keyAxes', 'valueAxes', 'groupSizes', 'residualLengths', 'limit', 'prompt', 'maxTokens', 'provider'];
+export const CONTROLS = [
+  'name', 'models', 'benchmarks', 'keyBits', 'valueBits', 'backends', 'keyAxes', 'valueAxes', 'groupSizes', 'residualLengths', 'limit', 'prompt', 'maxTokens', 'provider',
+  'rotation', 'turboScheme', 'budget', 'bitRange', 'budgetScore', 'budgetSource', 'groupBudget',
+];
 
 /** zod's generic wording, said the way a form says it. */
 export function friendly(message: string): string {

@@ -1,9 +1,9 @@
 // One cell of the live grid: state colour, progress while running, the metric when done, the reason when failed.
-import { bitsLabel, duration, num } from '../format';
+import { duration, num, runDisplayLabel } from '../format';
 import type { SweepCell } from './types';
 
 export function SweepCellCard({ cell }: { cell: SweepCell }) {
-  const label = bitsLabel(cell.keyBits, cell.valueBits);
+  const label = runDisplayLabel(cell);
   const running = cell.status === 'running';
   return (
     <article className={`cell cell-${cell.status}`} data-status={cell.status} data-bits={label} aria-label={`${label}: ${cell.status}`}>

@@ -3,13 +3,18 @@
 import { useState, useTransition } from 'react';
 import { ApiTokenField } from '../ApiTokenField';
 import { callApi, writeError } from '../api-client';
+import { variantText } from '../format';
 import { useApiToken } from '../useApiToken';
 import { CellMatrix } from './CellMatrix';
 import { countStatuses, STATUSES, type SweepCell, type SweepSnapshot } from './types';
 import { useSweepLive } from './useSweepLive';
 
+/** One b_K x b_V matrix per setting: the rotation, turbo scheme and budget are settings too (budget cells share bits). */
 function blockOf(c: SweepCell): string {
-  const q = c.backend ? `${c.backend} · K ${c.keyAxis}/${c.keyGroupSize} · V ${c.valueAxis}/${c.valueGroupSize} · residual ${c.residualLength}` : 'full precision';
+  const layout = c.backend === 'turbo' ? '' : ` · K ${c.keyAxis}/${c.keyGroupSize ?? 'per layer'} · V ${c.valueAxis}/${c.valueGroupSize ?? 'per layer'}`;
+  const variant = variantText(c.variant);
+  const budget = c.variant?.budget !== undefined ? ` ${c.variant.budget}` : '';
+  const q = c.backend ? `${c.backend}${layout}${variant ? ` · ${variant.replace(/^budget/, `budget${budget}`)}` : ''} · residual ${c.residualLength}` : 'full precision';
   return `${c.model} · ${c.benchmark} · ${q}`;
 }
 

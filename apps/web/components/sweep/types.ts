@@ -1,6 +1,7 @@
 // A sweep cell as the sweep page shows it (the JSON of GET /api/sweeps/:id): the run row's fields, typed
 // from the Drizzle schema (type-only import: nothing of the db package reaches the browser).
 import type { Run } from '@kvbench/db';
+import type { RunVariant } from '@kvbench/protocol';
 
 export type CellStatus = Run['status'];
 
@@ -31,7 +32,12 @@ export type SweepCell = Pick<
   | 'kvBytesPerToken'
   | 'ratioToFp16'
   | 'error'
-> & { position: number };
+> & {
+  position: number;
+  /** protocol's runLabel ("K4V2", "TQ-KQV 3b", "budget 4 (spectral)") and the config variant it reads */
+  label: string;
+  variant: RunVariant;
+};
 
 export interface SweepSnapshot {
   id: string;

@@ -1,6 +1,19 @@
 // `kvbench eval`: one configuration, run locally through the engine's evaluate(), printed as a table
 // (or the EvalResult as JSON with --json), with a progress line on stderr.
-import { AXES, BACKENDS, HQQ_MODES, META_DTYPES, type GroupAxis, type QuantizerConfig } from '@kvbench/quant';
+import { AXES, BACKENDS, DEFAULT_QUANTIZER, HQQ_MODES, META_DTYPES, type GroupAxis, type QuantizerConfig } from '@kvbench/quant';
+import {
+  BUDGET_SCORES,
+  BUDGET_SOURCES,
+  DEFAULT_BIT_RANGE,
+  DEFAULT_TURBO_SCHEME,
+  GROUP_BUDGET_MAX,
+  GROUP_BUDGET_MIN,
+  ROTATIONS,
+  TERNARY_BITS,
+  TURBO_SCHEME_NAMES,
+  budgetBits,
+  runLabel,
+} from '@kvbench/protocol';
 import {
   BUNDLED_BENCHMARKS,
   DATA_FORMATS,
@@ -51,7 +64,15 @@ const FLAGS: Record<string, FlagSpec> = {
   'few-shot': { value: 'N', help: 'examples in the gen-exact prompt, default 5' },
   kbits: { value: 'N', help: 'key bits 1..8, or 16 = full precision (default 4)' },
   vbits: { value: 'N', help: 'value bits 1..8, or 16 = full precision (default 2)' },
-  backend: { value: `<${BACKENDS.join('|')}>`, help: 'quantizer, default quanto' },
+  backend: { value: `<${[...BACKENDS, 'turbo'].join('|')}>`, help: 'quantizer, default quanto (turbo: TurboQuant, bits from --kbits/--vbits)' },
+  scheme: { value: `<${TURBO_SCHEME_NAMES.join('|')}>`, help: `TurboQuant scheme with --backend turbo, default ${DEFAULT_TURBO_SCHEME}` },
+  rotation: { value: `<${ROTATIONS.join('|')}>`, help: 'randomized Walsh-Hadamard rotation before quanto/hqq, default none' },
+  seed: { value: 'N', help: 'seed of the rotation and of TurboQuant, default 0' },
+  budget: { value: 'B', help: 'budget mode: average bits per tensor; per-layer K/V bits from sensitivities' },
+  'bit-range': { value: '<w,w,...>', help: `widths the budget may use (integers 1..8, ${TERNARY_BITS}), default ${DEFAULT_BIT_RANGE.join(',')}` },
+  score: { value: `<${BUDGET_SCORES.join('|')}>`, help: 'budget sensitivity norm, default spectral' },
+  'budget-source': { value: `<${BUDGET_SOURCES.join('|')}>`, help: 'norms of W_K/W_V or of the cached K/V, default weights' },
+  'group-budget': { value: 'N', help: `budget mode: average group size (${GROUP_BUDGET_MIN}..${GROUP_BUDGET_MAX}) spread over layers` },
   'group-size': { value: 'N', help: 'group size for keys and values, default 64' },
   'key-group-size': { value: 'N', help: 'group size for keys' },
   'value-group-size': { value: 'N', help: 'group size for values' },
@@ -74,7 +95,13 @@ export function usage(): string {
   for (const [name, spec] of Object.entries(FLAGS)) {
     lines.push(`  --${name}${spec.value ? ' ' + spec.value : ''}`.padEnd(56) + spec.help);
   }
-  lines.push('', 'Example: kvbench eval --model stories260k --benchmark tinystories --kbits 4 --vbits 2 --group-size 8 --limit 40');
+  lines.push(
+    '',
+    'Example: kvbench eval --model stories260k --benchmark tinystories --kbits 4 --vbits 2 --group-size 8 --limit 40',
+    '         kvbench eval --model stories260k --benchmark tinystories --budget 4 --bit-range 1,1.58,2,4,6,8 --score spectral --group-size 8',
+    '         kvbench eval --model stories260k --benchmark tinystories --backend turbo --scheme KQV --kbits 3 --vbits 3',
+    '(in budget mode --kbits/--vbits may be omitted: they are round(budget), the quantizer the allocator starts from)',
+  );
   return lines.join('\n') + '\n';
 }
 
@@ -137,6 +164,39 @@ const PROTOCOL_OF_FORMAT: Record<DataFormat, Protocol> = {
   'mc-jsonl': 'mc-decode',
 };
 
+/** --budget and its companions -> CachePolicy.budget (null without --budget; the companions alone are an error). */
+export function budgetFlags(flags: Map<string, string>): NonNullable<EvalOptions['cache']['budget']> | null {
+  const companions = ['bit-range', 'score', 'budget-source', 'group-budget'].filter((f) => flags.has(f));
+  const value = flags.get('budget');
+  if (value === undefined) {
+    if (companions.length) throw new UsageError(`--${companions[0]} goes with --budget B`);
+    return null;
+  }
+  const budget = Number(value);
+  if (value.trim() === '' || !Number.isFinite(budget) || budget < 1 || budget > 8) throw new UsageError(`--budget: got ${JSON.stringify(value)}, allowed: a number of bits in 1..8 (e.g. 3 or 4)`);
+  let bitRange = [...DEFAULT_BIT_RANGE];
+  const range = flags.get('bit-range');
+  if (range !== undefined) {
+    bitRange = range.split(',').map((w, i) => {
+      const b = Number(w.trim());
+      if (w.trim() === '' || !((Number.isInteger(b) && b >= 1 && b <= 8) || b === TERNARY_BITS)) {
+        throw new UsageError(`--bit-range: width ${i + 1} is ${JSON.stringify(w.trim())}, allowed: integers 1..8, or ${TERNARY_BITS} (ternary)`);
+      }
+      return b;
+    });
+    bitRange = [...new Set(bitRange)].sort((a, b) => a - b);
+  }
+  if (budget < bitRange[0] || budget > bitRange[bitRange.length - 1]) {
+    throw new UsageError(`--budget: ${budget} is outside the bit range [${bitRange[0]}, ${bitRange[bitRange.length - 1]}] (--bit-range)`);
+  }
+  let groupBudget: number | null = null;
+  if (flags.has('group-budget')) {
+    groupBudget = integer(flags, 'group-budget', 0, GROUP_BUDGET_MIN);
+    if (groupBudget > GROUP_BUDGET_MAX) throw new UsageError(`--group-budget: got ${groupBudget}, allowed: an integer in ${GROUP_BUDGET_MIN}..${GROUP_BUDGET_MAX}`);
+  }
+  return { bits: budget, bitRange, score: choice(flags, 'score', BUDGET_SCORES, 'spectral'), source: choice(flags, 'budget-source', BUDGET_SOURCES, 'weights'), groupBudget };
+}
+
 /** Builds the engine's EvalOptions (and internal options) from the command line. */
 export function evalOptionsFromArgs(argv: readonly string[]): { options: EvalOptions; internal: InternalEvalOptions; json: boolean; help: boolean } {
   const flags = parseFlags(argv);
@@ -159,23 +219,50 @@ export function evalOptionsFromArgs(argv: readonly string[]): { options: EvalOpt
   }
   const protocol = choice(flags, 'protocol', PROTOCOLS, PROTOCOL_OF_FORMAT[format]);
 
-  const keyBits = bits(flags, 'kbits', 4);
-  const valueBits = bits(flags, 'vbits', 2);
+  const budget = budgetFlags(flags);
+  const backend = choice(flags, 'backend', [...BACKENDS, 'turbo'] as const, 'quanto');
+  if (budget) {
+    const fill = budgetBits(budget.bits);
+    for (const name of ['kbits', 'vbits']) {
+      if (flags.has(name) && Number(flags.get(name)) !== fill) throw new UsageError(`--${name}: set by --budget in budget mode (round(${budget.bits}) = ${fill}); omit it`);
+    }
+    if (backend === 'turbo') throw new UsageError('--budget needs --backend quanto or hqq (a grouped quantizer)');
+  }
+  const keyBits = budget ? budgetBits(budget.bits) : bits(flags, 'kbits', 4);
+  const valueBits = budget ? budgetBits(budget.bits) : bits(flags, 'vbits', 2);
   if ((keyBits === FULL_PRECISION) !== (valueBits === FULL_PRECISION)) {
     throw new UsageError(`--kbits ${keyBits} --vbits ${valueBits}: full precision (16) must be chosen for both keys and values`);
   }
+  const full = keyBits === FULL_PRECISION;
   const groupSize = integer(flags, 'group-size', 64);
-  const backend = choice(flags, 'backend', BACKENDS, 'quanto');
   const metaDtype = choice(flags, 'meta-dtype', META_DTYPES, 'fp16');
   const hqqMode = choice(flags, 'hqq-mode', HQQ_MODES, 'faithful');
-  const quantizer = (b: number, axis: GroupAxis, g: number): QuantizerConfig => ({ bits: b, backend, axis, groupSize: g, metaDtype, hqqMode });
-  const quant =
-    keyBits === FULL_PRECISION
-      ? null
-      : {
-          key: quantizer(keyBits, choice(flags, 'key-axis', AXES, 'per-token'), integer(flags, 'key-group-size', groupSize)),
-          value: quantizer(valueBits, choice(flags, 'value-axis', AXES, 'per-token'), integer(flags, 'value-group-size', groupSize)),
-        };
+  const seed = integer(flags, 'seed', 0, 0);
+  const rotation = choice(flags, 'rotation', ROTATIONS, 'none');
+  if (rotation === 'hadamard' && full) throw new UsageError('--rotation: a rotation needs a quantized cache; K16V16 has none');
+  if (rotation === 'hadamard' && backend === 'turbo') throw new UsageError('--rotation: turbo rotates by itself; rotation applies to --backend quanto and hqq');
+  if (flags.has('scheme') && backend !== 'turbo') throw new UsageError('--scheme goes with --backend turbo');
+  const scheme = choice(flags, 'scheme', TURBO_SCHEME_NAMES, DEFAULT_TURBO_SCHEME);
+  let quant: EvalOptions['cache']['quant'];
+  if (full) quant = null;
+  else if (backend === 'turbo') {
+    // TurboQuant codes whole head vectors: the quantizer config only carries its bits (contract of CachePolicy.turbo).
+    quant = { key: { ...DEFAULT_QUANTIZER, bits: keyBits }, value: { ...DEFAULT_QUANTIZER, bits: valueBits } };
+  } else {
+    const quantizer = (b: number, axis: GroupAxis, g: number): QuantizerConfig => ({ bits: b, backend, axis, groupSize: g, metaDtype, hqqMode });
+    const keyAxis = choice(flags, 'key-axis', AXES, 'per-token');
+    const valueAxis = choice(flags, 'value-axis', AXES, 'per-token');
+    if (budget) {
+      for (const [name, axis] of [['key-axis', keyAxis], ['value-axis', valueAxis]] as const) {
+        if (axis !== 'per-token' && axis !== 'per-channel') throw new UsageError(`--${name}: budget mode needs per-token or per-channel; got ${axis}`);
+      }
+    }
+    const uniform = budget?.groupBudget ?? null;
+    quant = {
+      key: quantizer(keyBits, keyAxis, uniform ?? integer(flags, 'key-group-size', groupSize)),
+      value: quantizer(valueBits, valueAxis, uniform ?? integer(flags, 'value-group-size', groupSize)),
+    };
+  }
 
   const options: EvalOptions = {
     model: flags.get('model') ?? 'stories260k',
@@ -192,8 +279,12 @@ export function evalOptionsFromArgs(argv: readonly string[]): { options: EvalOpt
       prefill: choice(flags, 'prefill', ['quantize-all', 'keep-residual'] as const, 'quantize-all'),
       residualMode: choice(flags, 'residual-mode', ['append', 'requantize'] as const, 'append'),
       mode: choice(flags, 'cache-mode', ['packed', 'simulated'] as const, 'packed'),
+      ...(rotation === 'hadamard' ? { rotation: { kind: 'hadamard' as const, seed } } : {}),
+      ...(quant && backend === 'turbo' ? { turbo: { scheme, seed } } : {}),
+      ...(budget ? { budget } : {}),
     },
     provider: choice(flags, 'ep', PROVIDERS, 'cpu'),
+    ...(flags.has('seed') ? { seed } : {}),
   };
   if (protocol === 'ppl-decode' && options.maxTokens < options.prompt + 2) {
     throw new UsageError(`--max-tokens: got ${options.maxTokens}, ppl-decode needs at least --prompt + 2 = ${options.prompt + 2}`);
@@ -211,6 +302,13 @@ const FLAG_OF_FIELD: [RegExp, string][] = [
   [/\b(cache\.quant\.)?key\.bits\b/, '--kbits'],
   [/\b(cache\.quant\.)?value\.bits\b/, '--vbits'],
   [/\bcache\.residualLength\b/, '--residual'],
+  [/\bcache\.budget\.bitRange\b/, '--bit-range'],
+  [/\bcache\.budget\.groupBudget\b/, '--group-budget'],
+  [/\bcache\.budget\.score\b/, '--score'],
+  [/\bcache\.budget\.source\b/, '--budget-source'],
+  [/\bcache\.budget(\.bits)?\b/, '--budget'],
+  [/\bcache\.turbo(\.scheme)?\b/, '--scheme'],
+  [/\bcache\.rotation\b/, '--rotation'],
   [/\bmaxTokens\b/, '--max-tokens'],
   [/\bfewShot\b/, '--few-shot'],
   [/\bprovider\b/, '--ep'],
@@ -225,12 +323,34 @@ function fmt(x: number | undefined, digits: number): string {
   return x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits);
 }
 
+/** runLabel for the options of a local run ("K4V2", "K4V2 WHT", "TQ-KQV 3b", "budget 4 (spectral)"). */
+export function optionsLabel(o: EvalOptions): string {
+  const q = o.cache.quant;
+  if (!q) return 'K16V16';
+  const b = o.cache.budget;
+  return runLabel({
+    keyBits: q.key.bits,
+    valueBits: q.value.bits,
+    backend: o.cache.turbo ? 'turbo' : q.key.backend,
+    rotation: o.cache.rotation ? 'hadamard' : null,
+    turboScheme: o.cache.turbo?.scheme ?? null,
+    budget: b?.bits ?? null,
+    budgetScore: b?.score ?? null,
+    budgetSource: b?.source ?? null,
+    groupBudget: b?.groupBudget ?? null,
+  });
+}
+
 function describeQuant(o: EvalOptions): string {
   const q = o.cache.quant;
   if (!q) return 'full precision (K16V16)';
+  const policy = `residual ${o.cache.residualLength} ${o.cache.residualMode}, ${o.cache.prefill}`;
+  if (o.cache.turbo) return `${optionsLabel(o)} TurboQuant (seed ${o.cache.turbo.seed}), ${policy}`;
   const side = (c: QuantizerConfig) => `${c.axis} G=${c.groupSize}`;
-  const layout = side(q.key) === side(q.value) ? side(q.key) : `K ${side(q.key)}, V ${side(q.value)}`;
-  return `K${q.key.bits}V${q.value.bits} ${q.key.backend} ${layout}, residual ${o.cache.residualLength} ${o.cache.residualMode}, ${o.cache.prefill}`;
+  const layout = o.cache.budget?.groupBudget ? `${q.key.axis === q.value.axis ? q.key.axis : `K ${q.key.axis}, V ${q.value.axis}`} G~${o.cache.budget.groupBudget} per layer` : side(q.key) === side(q.value) ? side(q.key) : `K ${side(q.key)}, V ${side(q.value)}`;
+  const rotation = o.cache.rotation ? `, Walsh-Hadamard rotation (seed ${o.cache.rotation.seed})` : '';
+  const range = o.cache.budget ? `, widths ${o.cache.budget.bitRange.join(',')}` : '';
+  return `${optionsLabel(o)} ${q.key.backend} ${layout}${rotation}${range}, ${policy}`;
 }
 
 /** The readable result table. */
@@ -265,14 +385,53 @@ export function formatResult(r: EvalResult): string {
     `${'-'.repeat(w0)}  ${'-'.repeat(w1)}  ------`,
   ];
   const table = [...header, ...rows.map(([a, b, c]) => `${a.padEnd(w0)}  ${b.padEnd(w1)}  ${c}`.trimEnd())];
-  return [...table, ...formatLayerStats(r)].join('\n') + '\n';
+  return [...table, ...formatLayerStats(r), ...formatAllocation(r), ...formatAttention(r)].join('\n') + '\n';
+}
+
+/** Budget mode: what the allocator chose per layer, and what it costs as stored. */
+export function formatAllocation(r: Pick<EvalResult, 'allocation'>): string[] {
+  const a = r.allocation;
+  if (!a) return [];
+  const lines = [
+    '',
+    `allocation: budget ${a.budget} (${a.score} norms of ${a.source === 'cache' ? 'the cached K/V' : 'W_K/W_V'}), widths ${a.bitRange.join(',')}${a.groupBudget ? `, group budget ${a.groupBudget}` : ''}`,
+    `  nominal ${fmt(a.nominalBits, 3)} bits/element; stored ${fmt(a.storedBitsPerElement, 3)} (kvbench dense packing), ${fmt(a.storedBitsPerElementHqq, 3)} (HQQ packing), scales and zeros included`,
+    '',
+    'layer  K bits  V bits  K group  V group  K sensitivity  V sensitivity',
+    '-----  ------  ------  -------  -------  -------------  -------------',
+  ];
+  for (let l = 0; l < a.keyBits.length; l++) {
+    lines.push(
+      `${String(l).padEnd(5)}  ${String(a.keyBits[l]).padEnd(6)}  ${String(a.valueBits[l]).padEnd(6)}  ${String(a.keyGroupSizes[l] ?? '-').padEnd(7)}  ${String(a.valueGroupSizes[l] ?? '-').padEnd(7)}  ` +
+        `${fmt(a.keySensitivities[l], 4).padEnd(13)}  ${fmt(a.valueSensitivities[l], 4)}`,
+    );
+  }
+  return lines;
+}
+
+/** Per-layer attention damage (attn.* layer statistics) when the engine reports it. */
+function formatAttention(r: EvalResult): string[] {
+  const stats = r.layerStats.filter((s) => s.metric.startsWith('attn.'));
+  if (!stats.length) return [];
+  const layers = [...new Set(stats.map((s) => s.layer))].sort((a, b) => a - b);
+  const get = (layer: number, tensor: 'k' | 'v', metric: string) => stats.find((s) => s.layer === layer && s.tensor === tensor && s.metric === metric)?.value;
+  const lines = ['', 'layer  attn KL mean  attn KL max  out rel. err K  out rel. err V', '-----  ------------  -----------  --------------  --------------'];
+  for (const l of layers) {
+    lines.push(
+      `${String(l).padEnd(5)}  ${fmt(get(l, 'k', 'attn.klMean'), 5).padEnd(12)}  ${fmt(get(l, 'k', 'attn.klMax'), 5).padEnd(11)}  ` +
+        `${fmt(get(l, 'k', 'attn.outputRelError'), 4).padEnd(14)}  ${fmt(get(l, 'v', 'attn.outputRelError'), 4)}`,
+    );
+  }
+  return lines;
 }
 
 /** Per-layer cache statistics (when the engine reports them): K and V norms and quantization error. */
 function formatLayerStats(r: EvalResult): string[] {
-  if (r.layerStats.length === 0) return [];
-  const layers = [...new Set(r.layerStats.map((s) => s.layer))].sort((a, b) => a - b);
-  const get = (layer: number, tensor: 'k' | 'v', metric: string) => r.layerStats.find((s) => s.layer === layer && s.tensor === tensor && s.metric === metric)?.value;
+  // attn.* and alloc.* rows have tables of their own.
+  const stats = r.layerStats.filter((s) => !s.metric.startsWith('attn.') && !s.metric.startsWith('alloc.'));
+  if (stats.length === 0) return [];
+  const layers = [...new Set(stats.map((s) => s.layer))].sort((a, b) => a - b);
+  const get = (layer: number, tensor: 'k' | 'v', metric: string) => stats.find((s) => s.layer === layer && s.tensor === tensor && s.metric === metric)?.value;
   const lines = ['', 'layer  mean |k|  mean |v|  rel. error K  rel. error V', '-----  --------  --------  ------------  ------------'];
   for (const l of layers) {
     lines.push(

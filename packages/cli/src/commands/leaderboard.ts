@@ -1,6 +1,6 @@
 import { parse } from '../args';
 import type { Command } from '../command';
-import { bytes, table } from '../format';
+import { bytes, label, table } from '../format';
 import { BOARD_FLAGS, BOARD_HELP, boardQuery } from './board-query';
 
 const command: Command = {
@@ -16,7 +16,7 @@ const command: Command = {
     if (v.json) return ctx.out(JSON.stringify(board, null, 2)), 0;
     ctx.out(table(board.rows.map((r) => ({
       ...r,
-      bits: `K${r.keyBits}V${r.valueBits}`,
+      bits: label(r),
       score: r.value,
       pm: r.stderr ?? '',
       kv: bytes(r.kvBytesPerToken),

@@ -1,6 +1,6 @@
 import { parse } from '../args';
 import type { Command } from '../command';
-import { bytes, duration, table } from '../format';
+import { bytes, duration, label, table } from '../format';
 import { runLine, watchRun, watchSweep } from '../watch';
 
 const command: Command = {
@@ -20,7 +20,7 @@ const command: Command = {
       const s = await api.get<Record<string, any>>(`/api/sweeps/${encodeURIComponent(v.sweep)}`);
       if (v.json) return ctx.out(JSON.stringify(s, null, 2)), 0;
       ctx.out(`sweep ${s.name ?? ''} ${s.id}: ${Object.entries(s.counts).map(([k, n]) => `${n} ${k}`).join(', ')}`);
-      ctx.out(table(s.cells.map((c: any) => ({ ...c, bits: `K${c.keyBits}V${c.valueBits}`, score: c.primaryValue, kv: bytes(c.kvBytesPerToken) })), [
+      ctx.out(table(s.cells.map((c: any) => ({ ...c, bits: label(c), score: c.primaryValue, kv: bytes(c.kvBytesPerToken) })), [
         { key: 'id' }, { key: 'status' }, { key: 'model' }, { key: 'benchmark' }, { key: 'bits' }, { key: 'backend' }, { key: 'score', align: 'right' }, { key: 'kv', title: 'KV/token', align: 'right' }, { key: 'error' },
       ]));
       return 0;
@@ -45,7 +45,7 @@ const command: Command = {
     if (v.limit) qs.set('limit', v.limit);
     const { runs } = await api.get<{ runs: any[] }>(`/api/runs?${qs}`);
     if (v.json) return ctx.out(JSON.stringify(runs, null, 2)), 0;
-    ctx.out(table(runs.map((r) => ({ ...r, bits: `K${r.keyBits}V${r.valueBits}`, progress: r.status === 'running' && r.progress.itemsTotal ? `${r.progress.itemsDone}/${r.progress.itemsTotal}` : '', score: r.result?.value })), [
+    ctx.out(table(runs.map((r) => ({ ...r, bits: label(r), progress: r.status === 'running' && r.progress.itemsTotal ? `${r.progress.itemsDone}/${r.progress.itemsTotal}` : '', score: r.result?.value })), [
       { key: 'id' }, { key: 'status' }, { key: 'model' }, { key: 'benchmark' }, { key: 'bits' }, { key: 'deviceClass', title: 'class' }, { key: 'progress', align: 'right' }, { key: 'score', align: 'right' },
     ]));
     return 0;

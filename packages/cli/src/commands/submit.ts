@@ -9,13 +9,17 @@ const command: Command = {
   summary: 'submit one run (model x benchmark x K/V bits)',
   usage: `kvbench submit --model stories260k --benchmark tinystories --bits K4V2 [options]
   --model NAME|PATH  --benchmark tinystories|wikitext2|gsm8k|hellaswag|arc-easy
-  --bits K4V2 (K16V16 = full precision) or --key-bits N --value-bits N
-  --backend quanto|hqq  --group-size G (K and V) or --key-group-size G --value-group-size G
+  --bits K4V2 (K16V16 = full precision) or --key-bits N --value-bits N (not needed with --budget)
+  --backend quanto|hqq|turbo  --group-size G (K and V) or --key-group-size G --value-group-size G
   --key-axis A --value-axis A (per-token|per-channel|quanto-per-channel|hqq-per-channel)  --residual R
 ${RUN_FLAGS_HELP}
   --config FILE   a JSON run config (flags override it)
   --wait          follow the run with a progress bar until it finishes
-  --json          print the API response`,
+  --json          print the API response
+examples:
+  kvbench submit --model Llama-3.2-1B --benchmark wikitext2 --budget 4 --bit-range 1,1.58,2,4,6,8 --score spectral
+  kvbench submit --model Llama-3.2-1B --benchmark wikitext2 --bits K3V3 --backend turbo --scheme KQV
+  kvbench submit --model Llama-3.2-1B --benchmark wikitext2 --bits K4V2 --rotation hadamard --seed 1`,
   async run(argv, ctx) {
     const { values: v } = parse(argv, {
       model: { type: 'string' },
@@ -60,7 +64,7 @@ ${RUN_FLAGS_HELP}
     if (v.json) ctx.out(JSON.stringify(data, null, 2));
     else {
       const what = status === 201 ? 'queued' : data.reused ? 'already done (reused)' : `joined (${data.status})`;
-      ctx.out(`run ${data.id} ${what}  hash ${String(data.hash).slice(0, 12)}  device class ${data.deviceClass}  KV ${bytes(data.plan?.kvBytesPerToken)}/token`);
+      ctx.out(`run ${data.id} ${what}  hash ${String(data.hash).slice(0, 12)}  device class ${data.deviceClass}  KV ${bytes(data.plan?.kvBytesPerToken)}/token${data.plan?.kvNote?.startsWith('estimate') ? ' (estimate)' : ''}`);
       if (data.warning) ctx.err(`warning: ${data.warning}`);
     }
     return v.wait ? watchRun(api, ctx, data.id) : 0;

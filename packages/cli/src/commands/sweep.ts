@@ -10,8 +10,10 @@ const command: Command = {
   usage: `kvbench sweep --models stories260k --benchmarks tinystories --pairs K4V4,K4V2,K2V4,K16V16 [options]
   --spec FILE        a JSON sweep spec (flags override it)
   --name NAME  --models A,B  --benchmarks A,B
-  --pairs K4V2,...  or  --key-bits 2,4,8 --value-bits 2,4 (a grid)  or  --template key-first (K x V in {2,3,4,8})
-  --backends quanto,hqq  --group-sizes 32,64 (K and V together) or --key-group-sizes / --value-group-sizes
+  --pairs K4V2,...  or  --key-bits 2,4,8 --value-bits 2,4 (a grid)  or  --template NAME  or  --budget B (bits = round(B))
+     templates: key-first (K x V in {2,3,4,8}); budget (budget 3, 4 x frobenius, spectral + uniform K3V3, K4V4);
+                turbo (TurboQuant KV, KQV, QKQV x 2, 3, 4 bits + quanto K2V2, K3V3, K4V4)
+  --backends quanto,hqq,turbo  --group-sizes 32,64 (K and V together) or --key-group-sizes / --value-group-sizes
   --key-axes A,B  --value-axes A,B  --residuals 0,128  --max-cells N
 ${RUN_FLAGS_HELP}
   --preview   show cells, those already done, device classes and estimated time; submit nothing

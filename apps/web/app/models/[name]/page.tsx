@@ -9,6 +9,7 @@ import { num } from '../../../components/format';
 import { facets } from '../../_data/board';
 import { chartData, FULL_PRECISION_VARIANT } from '../../_data/charts';
 import { database } from '../../_data/db';
+import { labelOfRun } from '../../_data/labels';
 
 export const dynamic = 'force-dynamic';
 export const metadata = { title: 'kvbench — model' };
@@ -46,7 +47,7 @@ export default async function ModelPage({ params }: { params: Promise<{ name: st
         <section aria-labelledby="layers-h">
           <h2 id="layers-h">Keys vs values per layer</h2>
           <p className="muted small">
-            From run <a href={`/runs/${detail.run.id}`}>{detail.run.id.slice(0, 8)}</a> ({detail.run.keyBits === 16 ? 'full precision' : `K${detail.run.keyBits}V${detail.run.valueBits}`}, {detail.run.benchmark}).
+            From run <a href={`/runs/${detail.run.id}`}>{detail.run.id.slice(0, 8)}</a> ({detail.run.keyBits === 16 ? 'full precision' : labelOfRun(detail.run)}, {detail.run.benchmark}).
           </p>
           <LayerBars stats={detail.layerStats} title={`${name}: per-layer statistics`} />
         </section>

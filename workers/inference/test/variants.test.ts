@@ -1,0 +1,169 @@
+// Issue 6 items 3-4 in the worker: rotation / turbo / budget configs -> the engine's CachePolicy, and a
+// budget run's allocation -> run_metrics and layer_stats (end to end through the queue and Postgres).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { getRunDetail, openTestPostgres, type DbHandle } from '@kvbench/db';
+import { evaluate, type EvalOptions, type EvalResult } from '@kvbench/engine';
+import { parseRunConfig } from '@kvbench/protocol';
+import { RunQueues, startInferenceWorker, type InferenceWorker } from '../src/index';
+import { toEvalOptions } from '../src/eval-options';
+import { ALLOCATION_METRICS, allocationRows, resultRows } from '../src/result';
+import { dropQueues, submitRun, uniquePrefix, waitForStatus } from './harness';
+
+const small = { model: 'stories260k', benchmark: 'tinystories', keyGroupSize: 8, valueGroupSize: 8, residualLength: 16, prompt: 16, maxTokens: 48, limit: 2 };
+const PLAIN_CACHE_KEYS = ['mode', 'prefill', 'quant', 'residualLength', 'residualMode'];
+
+describe('toEvalOptions: the cache variants', () => {
+  it('a plain config maps to exactly the options it always did (no new keys)', () => {
+    const o = toEvalOptions(parseRunConfig({ ...small, keyBits: 4, valueBits: 2 }));
+    expect(Object.keys(o.cache).sort()).toEqual(PLAIN_CACHE_KEYS);
+    expect(Object.keys(toEvalOptions(parseRunConfig({ ...small, keyBits: 16, valueBits: 16 })).cache).sort()).toEqual(PLAIN_CACHE_KEYS);
+  });
+
+  it('rotation: a seeded Walsh-Hadamard option next to the grouped quantizer', () => {
+    const o = toEvalOptions(parseRunConfig({ ...small, keyBits: 4, valueBits: 2, rotation: 'hadamard', seed: 11 }));
+    expect(o.cache.rotation).toEqual({ kind: 'hadamard', seed: 11 });
+    expect(o.cache.quant!.key).toMatchObject({ bits: 4, backend: 'quanto', groupSize: 8 });
+    expect(o.cache.turbo).toBeUndefined();
+    expect(o.cache.budget).toBeUndefined();
+  });
+
+  it('turbo: the scheme and seed, bits in quant.key.bits / quant.value.bits', () => {
+    const o = toEvalOptions(parseRunConfig({ ...small, keyBits: 3, valueBits: 2, backend: 'turbo', turboScheme: 'QKQV', seed: 5 }));
+    expect(o.cache.turbo).toEqual({ scheme: 'QKQV', seed: 5 });
+    expect(o.cache.quant).not.toBeNull();
+    expect([o.cache.quant!.key.bits, o.cache.quant!.value.bits]).toEqual([3, 2]);
+    expect(o.cache.rotation).toBeUndefined();
+    expect(toEvalOptions(parseRunConfig({ ...small, keyBits: 3, valueBits: 3, backend: 'turbo' })).cache.turbo).toEqual({ scheme: 'KQV', seed: 0 });
+  });
+
+  it('budget: the allocator options, and the uniform quantizer it starts from', () => {
+    const o = toEvalOptions(parseRunConfig({ ...small, budget: 3, budgetScore: 'frobenius', budgetSource: 'cache', backend: 'hqq', keyAxis: 'per-channel' }));
+    expect(o.cache.budget).toEqual({ bits: 3, bitRange: [1, 1.58, 2, 4, 6, 8], score: 'frobenius', source: 'cache', groupBudget: null });
+    expect(o.cache.quant!.key).toMatchObject({ bits: 3, backend: 'hqq', axis: 'per-channel', groupSize: 8 });
+    const g = toEvalOptions(parseRunConfig({ ...small, budget: 4, groupBudget: 32 }));
+    expect(g.cache.budget).toMatchObject({ bits: 4, score: 'spectral', source: 'weights', groupBudget: 32 });
+    expect(g.cache.quant!.value.groupSize).toBe(32);
+  });
+});
+
+/** What an allocator might choose for stories260K's 5 layers at budget 3 (the numbers only need to be consistent). */
+const ALLOCATION: NonNullable<EvalResult['allocation']> = {
+  budget: 3,
+  bitRange: [1, 1.58, 2, 4, 6, 8],
+  score: 'spectral',
+  source: 'weights',
+  groupBudget: null,
+  keyBits: [4, 4, 6, 4, 2],
+  valueBits: [2, 1.58, 2, 2, 2],
+  keyGroupSizes: [8, 8, 8, 8, 8],
+  valueGroupSizes: [8, 8, 8, 8, 8],
+  keySensitivities: [3.1, 2.9, 4.2, 3.3, 1.2],
+  valueSensitivities: [1.1, 0.7, 1.3, 1.0, 0.9],
+  nominalBits: 2.958,
+  storedBitsPerElement: 7,
+  storedBitsPerElementHqq: 7.4,
+};
+
+describe('resultRows: the allocation', () => {
+  it('becomes alloc.* layer rows and run metrics; the allocation wins over the engine rows of the same name', () => {
+    const rows = allocationRows(ALLOCATION);
+    expect(rows.layerStats).toHaveLength(5 * 2 * 3);
+    expect(rows.layerStats.filter((l) => l.metric === 'alloc.bits' && l.tensor === 'v').map((l) => l.value)).toEqual([2, 1.58, 2, 2, 2]);
+    expect(rows.metrics).toEqual([
+      { name: ALLOCATION_METRICS.nominalBits, value: 2.958, stderr: null },
+      { name: ALLOCATION_METRICS.storedBitsPerElement, value: 7, stderr: null },
+      { name: ALLOCATION_METRICS.storedBitsPerElementHqq, value: 7.4, stderr: null },
+    ]);
+    const config = parseRunConfig({ ...small, budget: 3 });
+    const engineRows = [
+      { layer: 0, tensor: 'k' as const, metric: 'alloc.bits', value: 99 },
+      { layer: 0, tensor: 'k' as const, metric: 'attn.klMean', value: 0.01 },
+    ];
+    const result = { ...fakeResult(), layerStats: engineRows, allocation: ALLOCATION };
+    const stored = resultRows(result, config);
+    const bits00 = stored.layerStats.filter((l) => l.layer === 0 && l.tensor === 'k' && l.metric === 'alloc.bits');
+    expect(bits00).toEqual([{ layer: 0, tensor: 'k', metric: 'alloc.bits', value: 4 }]);
+    expect(stored.layerStats.find((l) => l.metric === 'attn.klMean')?.value).toBe(0.01);
+    expect(stored.metrics.map((m) => m.name)).toEqual(expect.arrayContaining(['perplexity', 'alloc.nominalBits']));
+    // no allocation, no alloc rows
+    expect(resultRows({ ...fakeResult(), layerStats: engineRows }, parseRunConfig({ ...small, keyBits: 4, valueBits: 2 })).metrics.some((m) => m.name.startsWith('alloc.'))).toBe(false);
+  });
+});
+
+function fakeResult(): EvalResult {
+  return {
+    metrics: { perplexity: 12.5, kl: 0.01 },
+    memory: { kvBytesPerToken: 100, fp16BytesPerToken: 320, ratioToFp16: 0.3125, peakRssBytes: 1e8 },
+    speed: { tokensPerSecond: 100, wallSeconds: 1 },
+    provider: 'cpu',
+    device: 'test',
+    config: {} as EvalOptions,
+    model: { name: 'stories260k', architecture: 'llama', weightsHash: 'w' },
+    benchmark: { name: 'tinystories', dataHash: 'd', items: 2 },
+    versions: {},
+    layerStats: [],
+    samples: [],
+    nonFinite: 0,
+  };
+}
+
+describe('a budget run through the worker (real queue, Postgres and engine; the allocation attached as the engine will)', () => {
+  let db: DbHandle;
+  let queues: RunQueues;
+  let w: InferenceWorker;
+  const prefix = uniquePrefix();
+  const seen: EvalOptions[] = [];
+  let dropAllocation = false;
+
+  beforeAll(async () => {
+    db = await openTestPostgres();
+    queues = new RunQueues({ prefix });
+    w = await startInferenceWorker({
+      db: db.db,
+      deviceClass: 'cpu',
+      prefix,
+      reconcileIntervalMs: 0,
+      progressIntervalMs: 0,
+      log: () => {},
+      // Until the engine resolves budgets itself: run the uniform quantizer it starts from, and attach an allocation.
+      evaluate: async (opts, controls) => {
+        seen.push(opts);
+        const { budget, ...cache } = opts.cache;
+        const result = await evaluate({ ...opts, cache }, controls);
+        return budget && !dropAllocation ? { ...result, allocation: ALLOCATION } : result;
+      },
+    });
+  });
+  afterAll(async () => {
+    await w?.drain();
+    await dropQueues(queues, prefix);
+    await db?.close();
+  });
+
+  it('stores the per-layer allocation in layer_stats and its figures in run_metrics', async () => {
+    const run = await submitRun(db.db, queues, { ...small, budget: 3 });
+    const done = await waitForStatus(db.db, run.id, ['succeeded', 'failed']);
+    expect(done.error).toBeNull();
+    expect(done).toMatchObject({ status: 'succeeded', keyBits: 3, valueBits: 3 });
+    expect(seen.at(-1)!.cache.budget).toEqual({ bits: 3, bitRange: [1, 1.58, 2, 4, 6, 8], score: 'spectral', source: 'weights', groupBudget: null });
+    const detail = (await getRunDetail(db.db, run.id))!;
+    const layer = (metric: string, tensor: 'k' | 'v') => detail.layerStats.filter((l) => l.metric === metric && l.tensor === tensor).sort((a, b) => a.layer - b.layer).map((l) => l.value);
+    expect(layer('alloc.bits', 'k')).toEqual(ALLOCATION.keyBits);
+    expect(layer('alloc.bits', 'v')).toEqual(ALLOCATION.valueBits);
+    expect(layer('alloc.groupSize', 'v')).toEqual(ALLOCATION.valueGroupSizes);
+    expect(layer('alloc.sensitivity', 'k')).toEqual(ALLOCATION.keySensitivities);
+    const metric = (name: string) => detail.metrics.find((m) => m.name === name)?.value;
+    expect(metric('alloc.nominalBits')).toBe(2.958);
+    expect(metric('alloc.storedBitsPerElementHqq')).toBe(7.4);
+    // the engine's own per-layer statistics are kept next to them
+    expect(detail.layerStats.some((l) => !l.metric.startsWith('alloc.'))).toBe(true);
+  });
+
+  it('fails a budget run as a bad config when the engine returns no allocation (it ran something else)', async () => {
+    dropAllocation = true;
+    const run = await submitRun(db.db, queues, { ...small, budget: 4, budgetScore: 'frobenius' });
+    const failed = await waitForStatus(db.db, run.id, ['succeeded', 'failed']);
+    expect(failed).toMatchObject({ status: 'failed', errorKind: 'config' });
+    expect(failed.error).toMatch(/cache\.budget: .*no allocation/);
+  });
+});
