@@ -1,6 +1,8 @@
 // @kvbench/engine: model loaders, tokenizers, the float64 reference, decoder sessions, benchmark
 // protocols and metrics. evaluate() is the one entry point for running a benchmark.
 export type {
+  BudgetAllocation,
+  BudgetOption,
   CacheMode,
   CachePolicy,
   DataFormat,
@@ -15,8 +17,14 @@ export type {
   PrefillPolicy,
   Protocol,
   ResidualMode,
+  RotationOption,
+  TurboOption,
+  TurboSchemeName,
   WeightPrecision,
 } from './evaluation';
+export { layerCodecs, layerCodecSpecs } from './codec';
+export type { CodecSpec, LayerCodecs, TensorCodec } from './codec';
+export { resolveCacheBudget } from './budget/resolve-budget';
 export type { DecoderSession, KvMemory } from './session';
 export { evaluate } from './evaluate';
 export { createEvaluationHost, EvaluationHost } from './host/evaluation-host';
