@@ -107,12 +107,13 @@ function fakeResult(): EvalResult {
   };
 }
 
-describe('a budget run through the worker (real queue, Postgres and engine; the allocation attached as the engine will)', () => {
+describe('budget and TurboQuant runs through the worker (real queue, Postgres and engine)', () => {
   let db: DbHandle;
   let queues: RunQueues;
   let w: InferenceWorker;
   const prefix = uniquePrefix();
   const seen: EvalOptions[] = [];
+  const results: EvalResult[] = [];
   let dropAllocation = false;
 
   beforeAll(async () => {
@@ -125,12 +126,14 @@ describe('a budget run through the worker (real queue, Postgres and engine; the 
       reconcileIntervalMs: 0,
       progressIntervalMs: 0,
       log: () => {},
-      // Until the engine resolves budgets itself: run the uniform quantizer it starts from, and attach an allocation.
+      // The real engine; the hook records what it was given and got, and can drop the allocation (last test).
       evaluate: async (opts, controls) => {
         seen.push(opts);
-        const { budget, ...cache } = opts.cache;
-        const result = await evaluate({ ...opts, cache }, controls);
-        return budget && !dropAllocation ? { ...result, allocation: ALLOCATION } : result;
+        const result = await evaluate(opts, controls);
+        results.push(result);
+        if (!dropAllocation) return result;
+        const { allocation: _dropped, ...rest } = result;
+        return rest;
       },
     });
   });
@@ -147,16 +150,30 @@ describe('a budget run through the worker (real queue, Postgres and engine; the 
     expect(done).toMatchObject({ status: 'succeeded', keyBits: 3, valueBits: 3 });
     expect(seen.at(-1)!.cache.budget).toEqual({ bits: 3, bitRange: [1, 1.58, 2, 4, 6, 8], score: 'spectral', source: 'weights', groupBudget: null });
     const detail = (await getRunDetail(db.db, run.id))!;
+    const allocation = results.at(-1)!.allocation!;
+    expect(allocation.nominalBits).toBeCloseTo(3, 9);
     const layer = (metric: string, tensor: 'k' | 'v') => detail.layerStats.filter((l) => l.metric === metric && l.tensor === tensor).sort((a, b) => a.layer - b.layer).map((l) => l.value);
-    expect(layer('alloc.bits', 'k')).toEqual(ALLOCATION.keyBits);
-    expect(layer('alloc.bits', 'v')).toEqual(ALLOCATION.valueBits);
-    expect(layer('alloc.groupSize', 'v')).toEqual(ALLOCATION.valueGroupSizes);
-    expect(layer('alloc.sensitivity', 'k')).toEqual(ALLOCATION.keySensitivities);
+    expect(layer('alloc.bits', 'k')).toEqual(allocation.keyBits);
+    expect(layer('alloc.bits', 'v')).toEqual(allocation.valueBits);
+    expect(layer('alloc.groupSize', 'v')).toEqual(allocation.valueGroupSizes);
+    expect(layer('alloc.sensitivity', 'k')).toEqual(allocation.keySensitivities);
     const metric = (name: string) => detail.metrics.find((m) => m.name === name)?.value;
-    expect(metric('alloc.nominalBits')).toBe(2.958);
-    expect(metric('alloc.storedBitsPerElementHqq')).toBe(7.4);
-    // the engine's own per-layer statistics are kept next to them
-    expect(detail.layerStats.some((l) => !l.metric.startsWith('alloc.'))).toBe(true);
+    expect(metric('alloc.nominalBits')).toBeCloseTo(3, 9);
+    expect(metric('alloc.storedBitsPerElementHqq')).toBe(allocation.storedBitsPerElementHqq);
+    // the engine's own per-layer statistics and attention metrics are kept next to them
+    expect(layer('attn.klMean', 'k')).toHaveLength(5);
+    expect(detail.layerStats.some((l) => l.metric === 'meanNorm')).toBe(true);
+  });
+
+  it('a TurboQuant KQV run stores the packed bytes the accounting gives and its attention metrics', async () => {
+    const run = await submitRun(db.db, queues, { ...small, backend: 'turbo', turboScheme: 'KQV', keyBits: 3, valueBits: 3 });
+    const done = await waitForStatus(db.db, run.id, ['succeeded', 'failed']);
+    expect(done.error).toBeNull();
+    expect(seen.at(-1)!.cache.turbo).toEqual({ scheme: 'KQV', seed: 0 });
+    // Per head vector (head_dim 8): K mse 3·8/8 + 2 (fp16 ν) = 5 bytes; V prod 2·8/8 + 8/8 + 2·2 (ν, γ) = 7; x 4 KV heads x 5 layers.
+    expect(done.kvBytesPerToken).toBe((5 + 7) * 4 * 5);
+    const detail = (await getRunDetail(db.db, run.id))!;
+    expect(detail.layerStats.filter((l) => l.metric === 'attn.outputRelError')).toHaveLength(5);
   });
 
   it('fails a budget run as a bad config when the engine returns no allocation (it ran something else)', async () => {
