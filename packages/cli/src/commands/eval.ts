@@ -415,11 +415,12 @@ function formatAttention(r: EvalResult): string[] {
   if (!stats.length) return [];
   const layers = [...new Set(stats.map((s) => s.layer))].sort((a, b) => a - b);
   const get = (layer: number, tensor: 'k' | 'v', metric: string) => stats.find((s) => s.layer === layer && s.tensor === tensor && s.metric === metric)?.value;
-  const lines = ['', 'layer  attn KL mean  attn KL max  out rel. err K  out rel. err V', '-----  ------------  -----------  --------------  --------------'];
+  // KL depends on the keys only (tensor k); the output error on both (stored under v).
+  const lines = ['', 'layer  attn KL mean  attn KL max  rel. err K  rel. err V  output rel. err', '-----  ------------  -----------  ----------  ----------  ---------------'];
   for (const l of layers) {
     lines.push(
       `${String(l).padEnd(5)}  ${fmt(get(l, 'k', 'attn.klMean'), 5).padEnd(12)}  ${fmt(get(l, 'k', 'attn.klMax'), 5).padEnd(11)}  ` +
-        `${fmt(get(l, 'k', 'attn.outputRelError'), 4).padEnd(14)}  ${fmt(get(l, 'v', 'attn.outputRelError'), 4)}`,
+        `${fmt(get(l, 'k', 'attn.relError'), 4).padEnd(10)}  ${fmt(get(l, 'v', 'attn.relError'), 4).padEnd(10)}  ${fmt(get(l, 'v', 'attn.outputRelError'), 4)}`,
     );
   }
   return lines;

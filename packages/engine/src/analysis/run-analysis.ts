@@ -5,6 +5,7 @@
 import { cpus } from 'node:os';
 import { fp16KvBytesPerToken, kvBytesPerToken, type KvQuantConfig } from '@kvbench/quant';
 import { loadDataset } from '../data/dataset';
+import { sampleTokenDocuments } from '../data/sample-texts';
 import type { DataFormat, EvalMetrics, EvalResult, LayerStat } from '../evaluation';
 import { loadModel } from '../model/load';
 import { softwareVersions } from '../protocols/run-evaluation';
@@ -66,14 +67,7 @@ export function verdictLine(v: NormVerdict): string {
 }
 
 /** Token sequences of the sample: BOS + text, cut to maxTokens, the first `limit` with >= 2 tokens. */
-export function sampleDocuments(texts: readonly string[], encode: (text: string) => number[], limit: number, maxTokens: number): number[][] {
-  const docs: number[][] = [];
-  for (let i = 0; i < texts.length && docs.length < limit; i++) {
-    const tokens = encode(texts[i]).slice(0, maxTokens);
-    if (tokens.length >= 2) docs.push(tokens);
-  }
-  return docs;
-}
+export const sampleDocuments = sampleTokenDocuments;
 
 function checkOptions(o: AnalyzeOptions): void {
   if (!Number.isInteger(o.limit) || o.limit < 1) throw new Error(`limit: got ${o.limit}, allowed: an integer >= 1`);
