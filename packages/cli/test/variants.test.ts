@@ -106,7 +106,8 @@ describe('kvbench eval: the allocation table', () => {
       versions: {},
       layerStats: [
         { layer: 0, tensor: 'k', metric: 'attn.klMean', value: 0.0125 },
-        { layer: 0, tensor: 'k', metric: 'attn.outputRelError', value: 0.1 },
+        { layer: 0, tensor: 'k', metric: 'attn.relError', value: 0.05 },
+        { layer: 0, tensor: 'v', metric: 'attn.relError', value: 0.1 },
         { layer: 0, tensor: 'v', metric: 'attn.outputRelError', value: 0.2 },
         { layer: 0, tensor: 'k', metric: 'alloc.bits', value: 4 },
       ],
@@ -118,7 +119,7 @@ describe('kvbench eval: the allocation table', () => {
     expect(text).toMatch(/cache {6}budget 3 \(spectral\) quanto per-token G=64, widths 1,1\.58,2,4,6,8, residual 128 append/);
     expect(text).toContain('allocation: budget 3');
     expect(text).toMatch(/layer {2}attn KL mean/);
-    expect(text).toMatch(/\n0 {6}0\.01250 {7}- {12}0\.1000 {10}0\.2000/);
+    expect(text).toMatch(/\n0 {6}0\.01250 {7}- {12}0\.0500 {6}0\.1000 {6}0\.2000/);
     // alloc.* and attn.* rows do not make an empty norms table
     expect(text).not.toMatch(/mean \|k\|/);
   });
