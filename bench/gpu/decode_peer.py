@@ -234,7 +234,7 @@ def packed_cache(n_layers, k_bits, v_bits, group=64, residual=128):
     layers = [cls(k_bits, v_bits, group, residual) for _ in range(n_layers)]
     try:
         return cu.Cache(layers=layers)
-    except TypeError:
+    except Exception:  # noqa: BLE001 - a Cache that cannot be built from layers: a DynamicCache with ours swapped in
         cache = cu.DynamicCache()
         cache.layers = layers
         if hasattr(cache, "layer_class_to_replicate"):
