@@ -63,12 +63,17 @@ function typedFrom(dtype: DType, values: number[]): NumericArray {
   }
 }
 
+const scratchF32 = new Float32Array(1);
+const scratchU32 = new Uint32Array(scratchF32.buffer);
+
 /** IEEE half-precision bits of a number, round-to-nearest-even (used for fp16 weights). */
 export function toFloat16Bits(value: number): number {
-  const f32 = new Float32Array(1);
-  const u32 = new Uint32Array(f32.buffer);
-  f32[0] = value;
-  const x = u32[0];
+  scratchF32[0] = value;
+  return halfBitsOfFloatBits(scratchU32[0]);
+}
+
+/** Half-precision bits from the bits of a float32, round-to-nearest-even. */
+function halfBitsOfFloatBits(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exp = (x >>> 23) & 0xff;
   let mant = x & 0x7fffff;
@@ -100,7 +105,9 @@ export function toFloat16Bits(value: number): number {
 
 /** Float32Array → fp16 raw bytes. */
 export function float16Bytes(values: Float32Array): Uint8Array {
+  // Reads the float32 bit patterns in place: no per-element allocation (this runs over every fp16 weight).
+  const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
   const out = new Uint16Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = toFloat16Bits(values[i]);
+  for (let i = 0; i < bits.length; i++) out[i] = halfBitsOfFloatBits(bits[i]);
   return new Uint8Array(out.buffer);
 }

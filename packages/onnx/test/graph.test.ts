@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { GraphBuilder, encodeModel, float, tensor, toFloat16Bits, writeModel } from '../src/index';
+import { GraphBuilder, encodeModel, float, float16Bytes, tensor, toFloat16Bits, writeModel } from '../src/index';
 
 function randn(n: number): Float32Array {
   const a = new Float32Array(n);
@@ -80,5 +80,16 @@ describe('GraphBuilder + encodeModel run in ONNX Runtime', () => {
     expect(toFloat16Bits(1 + 2 ** -11)).toBe(0x3c00); // tie → even
     expect(toFloat16Bits(1 + 3 * 2 ** -11)).toBe(0x3c02); // tie → even (up)
     expect(toFloat16Bits(NaN) & 0x7c00).toBe(0x7c00);
+  });
+
+  it('bulk fp16 conversion (float16Bytes) agrees with toFloat16Bits, also on a subarray', () => {
+    const values = randn(4099).map((x) => x * 3);
+    values.set([NaN, -0, 70000, -Infinity, 2 ** -25, 3 * 2 ** -25, 65520, 1 + 2 ** -11], 0);
+    for (const view of [values, values.subarray(3)]) {
+      const bits = new Uint16Array(float16Bytes(view).buffer);
+      let mismatches = 0;
+      for (let i = 0; i < view.length; i++) if (bits[i] !== toFloat16Bits(view[i])) mismatches++;
+      expect(mismatches).toBe(0);
+    }
   });
 });

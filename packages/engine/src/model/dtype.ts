@@ -18,7 +18,11 @@ export function halfToFloat(h: number): number {
 
 export function floatToHalf(value: number): number {
   f32[0] = value;
-  const x = u32[0];
+  return floatBitsToHalf(u32[0]);
+}
+
+/** floatToHalf on the bit pattern of a float32 (no scratch round trip: used over whole weight tensors). */
+function floatBitsToHalf(x: number): number {
   const sign = (x >>> 16) & 0x8000;
   const exponent = (x >>> 23) & 0xff;
   let mantissa = x & 0x7fffff;
@@ -55,6 +59,17 @@ export function floatToBfloat16(value: number): number {
   return (rounded >>> 16) & 0xffff;
 }
 
+let halfToFloatTable: Float32Array | null = null;
+
+/** float32 value of every half bit pattern (256 KiB, built once): decoding fp16 weights is a lookup. */
+function halfTable(): Float32Array {
+  if (!halfToFloatTable) {
+    halfToFloatTable = new Float32Array(65536);
+    for (let h = 0; h < 65536; h++) halfToFloatTable[h] = halfToFloat(h);
+  }
+  return halfToFloatTable;
+}
+
 /** Decodes little-endian tensor bytes of `dtype` into float32. */
 export function decodeToFloat32(bytes: Uint8Array, dtype: StorageDtype): Float32Array {
   const n = bytes.byteLength / DTYPE_BYTES[dtype];
@@ -65,7 +80,8 @@ export function decodeToFloat32(bytes: Uint8Array, dtype: StorageDtype): Float32
   }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (dtype === 'F16') {
-    for (let i = 0; i < n; i++) out[i] = halfToFloat(view.getUint16(2 * i, true));
+    const table = halfTable();
+    for (let i = 0; i < n; i++) out[i] = table[view.getUint16(2 * i, true)];
   } else {
     const bits = new Uint32Array(out.buffer);
     for (let i = 0; i < n; i++) bits[i] = view.getUint16(2 * i, true) << 16;
@@ -85,7 +101,8 @@ export function encodeFromFloat32(values: Float32Array, dtype: StorageDtype): Ui
       out[i] = (x & 0x7fffffff) > 0x7f800000 ? ((x >>> 16) | 0x40) & 0xffff : ((x + 0x7fff + ((x >>> 16) & 1)) >>> 16) & 0xffff;
     }
   } else {
-    for (let i = 0; i < values.length; i++) out[i] = floatToHalf(values[i]);
+    const bits = new Uint32Array(values.buffer, values.byteOffset, values.length);
+    for (let i = 0; i < bits.length; i++) out[i] = floatBitsToHalf(bits[i]);
   }
   const bytes = new Uint8Array(out.buffer);
   if (!LITTLE_ENDIAN) for (let i = 0; i < bytes.length; i += 2) [bytes[i], bytes[i + 1]] = [bytes[i + 1], bytes[i]];

@@ -1,0 +1,24 @@
+// One bundle entry for the GPU machine (../shared/device/pack.sh takes one entry per bundle):
+//   node .device/device-entry.mjs consistency [...]   -> consistency.ts
+//   node .device/device-entry.mjs decode [...]        -> decode-peer.ts (spawns itself per (model, cache))
+//   node .device/device-entry.mjs join [...]          -> peer-join.ts
+// bench/gpu/device-run.sh runs all of them; README.md has the commands.
+import { consistencyMain } from './consistency';
+import { decodePeerMain } from './decode-peer';
+import { peerJoinMain } from './peer-join';
+
+const [command, ...rest] = process.argv.slice(2);
+const commands: Record<string, (argv: string[]) => Promise<void> | void> = {
+  consistency: consistencyMain,
+  decode: decodePeerMain,
+  join: peerJoinMain,
+};
+const run = command ? commands[command] : undefined;
+if (!run) {
+  console.error(`usage: device-entry.mjs ${Object.keys(commands).join('|')} [options]`);
+  process.exit(2);
+}
+Promise.resolve(run(rest)).catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
