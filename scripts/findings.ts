@@ -7,7 +7,7 @@
 //
 // Env: REDIS_URL (default 127.0.0.1:6379; a fresh queue prefix is used), DATABASE_URL (default: a fresh
 // embedded PGlite in a temp dir). Random-weight models are generated under .kvbench/findings-models.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
@@ -133,16 +133,20 @@ for (const m of models) {
       out.push('');
       out.push('Each pair (b, b\') with b > b\' against its mirror (b\', b): the same bits in total, given to keys first or to values first. Difference = perplexity(K-first) - perplexity(V-first) with its paired standard error over documents (delta method on per-document NLL).');
       out.push('');
-      out.push('| K-first | V-first | ppl K-first | ppl V-first | difference ± stderr | KL K-first | KL V-first | K-first better? |');
-      out.push('|---|---|---:|---:|---:|---:|---:|---|');
+      out.push('| K-first | V-first | ppl K-first | ppl V-first | difference ± stderr | K-first better (ppl)? | KL K-first | KL V-first | K-first better (KL)? |');
+      out.push('|---|---|---:|---:|---:|---|---:|---:|---|');
+      let klWins = 0;
       for (const p of report.pairs) {
         const dk = details.find((d) => d.run.id === p.keyFirst.runId)!;
         const dv = details.find((d) => d.run.id === p.valueFirst.runId)!;
         const sig = p.difference !== null && p.stderr ? ` (${(Math.abs(p.difference) / p.stderr).toFixed(1)} se)` : '';
-        out.push(`| K${p.keyFirst.keyBits}V${p.keyFirst.valueBits} | K${p.valueFirst.keyBits}V${p.valueFirst.valueBits} | ${fmt(p.keyFirst.value, 3)} | ${fmt(p.valueFirst.value, 3)} | ${fmt(p.difference)} ± ${fmt(p.stderr)}${sig} | ${fmt(metricOf(dk, 'kl'))} | ${fmt(metricOf(dv, 'kl'))} | ${p.keyFirstBetter === null ? '—' : p.keyFirstBetter ? 'yes' : 'no'} |`);
+        const [klK, klV] = [metricOf(dk, 'kl'), metricOf(dv, 'kl')];
+        const klBetter = klK !== null && klV !== null ? klK < klV : null;
+        if (klBetter) klWins++;
+        out.push(`| K${p.keyFirst.keyBits}V${p.keyFirst.valueBits} | K${p.valueFirst.keyBits}V${p.valueFirst.valueBits} | ${fmt(p.keyFirst.value, 3)} | ${fmt(p.valueFirst.value, 3)} | ${fmt(p.difference)} ± ${fmt(p.stderr)}${sig} | ${p.keyFirstBetter === null ? '—' : p.keyFirstBetter ? 'yes' : 'no'} | ${fmt(klK)} | ${fmt(klV)} | ${klBetter === null ? '—' : klBetter ? 'yes' : 'no'} |`);
       }
       out.push('');
-      out.push(`K-first better in ${report.summary.keyFirstBetter} of ${report.summary.compared} pairs.`);
+      out.push(`K-first better in ${report.summary.keyFirstBetter} of ${report.summary.compared} pairs by perplexity, in ${klWins} of ${report.pairs.length} by KL to the full-precision cache.`);
       out.push('');
     } else {
       out.push(s.template === 'budget' ? '### Budget mode (norm-aware per-layer bits) against uniform bits' : '### TurboQuant schemes against the grouped quanto cache at the same bits');
@@ -165,8 +169,12 @@ for (const m of models) {
     }
   }
 }
+// What people wrote about the numbers (below the marker) survives a regeneration.
+const NOTES = '<!-- notes: kept by scripts/findings.ts -->';
 const file = path.resolve(ROOT, values.out!);
-writeFileSync(file, out.join('\n') + '\n');
+const previous = existsSync(file) ? readFileSync(file, 'utf8') : '';
+const notes = previous.includes(NOTES) ? previous.slice(previous.indexOf(NOTES)) : `${NOTES}\n`;
+writeFileSync(file, out.join('\n') + '\n' + notes);
 log(`wrote ${file} in ${((Date.now() - started) / 60000).toFixed(1)} min`);
 await queues.close();
 await db.close();
