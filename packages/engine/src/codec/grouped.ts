@@ -39,18 +39,16 @@ export class GroupedCodec implements TensorCodec {
     readonly quantizer: QuantizerConfig,
     rotation: RotationOption | null,
     private readonly kvHeads: number,
-    private readonly headDim: number,
-    field: string,
+    headDim: number,
+    /** Names the config in errors ("cache.quant.key", "cache.layers[2].value"). */
+    private readonly field: string,
   ) {
     this.rotation = rotation ? createRotation(headDim, { kind: rotation.kind, seed: rotation.seed }) : null;
     this.codedDim = this.rotation ? this.rotation.outputDim : headDim;
     this.key = JSON.stringify({ grouped: quantizer, rotation });
     this.quantum = tokenQuantum(quantizer, kvHeads, this.codedDim);
     this.appendAxis = quantizer.axis === 'per-token' || quantizer.axis === 'per-channel' ? 2 : null;
-    this.field = field;
   }
-
-  private readonly field: string;
 
   get rotated(): boolean {
     return this.rotation !== null;
