@@ -2,7 +2,9 @@
 //   node .device/device-entry.mjs consistency [...]   -> consistency.ts
 //   node .device/device-entry.mjs decode [...]        -> decode-peer.ts (spawns itself per (model, cache))
 //   node .device/device-entry.mjs join [...]          -> peer-join.ts
+//   node .device/device-entry.mjs codecs [...]        -> codecs-check.ts
 // bench/gpu/device-run.sh runs all of them; README.md has the commands.
+import { codecsCheckMain } from './codecs-check';
 import { consistencyMain } from './consistency';
 import { decodePeerMain } from './decode-peer';
 import { peerJoinMain } from './peer-join';
@@ -12,6 +14,7 @@ const commands: Record<string, (argv: string[]) => Promise<void> | void> = {
   consistency: consistencyMain,
   decode: decodePeerMain,
   join: peerJoinMain,
+  codecs: codecsCheckMain,
 };
 const run = command ? commands[command] : undefined;
 if (!run) {

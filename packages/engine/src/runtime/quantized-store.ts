@@ -124,14 +124,15 @@ export async function quantizedStores(o: QuantizedStoreOptions): Promise<{ store
   const { config, policy, dtype } = o;
   const codecs = layerCodecs(policy, config)!;
   for (const layer of codecs) for (const kind of KV_KINDS) layer[kind].checkGraph();
-  const sessionOptions: SessionOptions = { ...o.sessionOptions };
-  if (o.onDevice) {
-    // History and residual stay on the device; only the non-finite count comes back.
+  // On a device, history and residual stay there; only the non-finite count comes back. Each flush graph
+  // names its own outputs (a TurboQuant mse history has no signs), so the locations are per codec.
+  const sessionOptionsFor = (codec: TensorCodec): SessionOptions => {
+    if (!o.onDevice) return { ...o.sessionOptions };
     const locations: Record<string, 'gpu-buffer' | 'cpu'> = { [NON_FINITE]: 'cpu', [FLUSH_RESIDUAL_OUT]: 'gpu-buffer' };
-    const parts = policy.mode === 'packed' ? codecs.flatMap((c) => KV_KINDS.flatMap((k) => c[k].format(0).map((p) => p.part))) : [null];
+    const parts = policy.mode === 'packed' ? codec.format(0).map((p) => p.part) : [null];
     for (const part of parts) locations[flushHistoryOut(part)] = 'gpu-buffer';
-    sessionOptions.preferredOutputLocation = locations;
-  }
+    return { ...o.sessionOptions, preferredOutputLocation: locations };
+  };
   // Layers and kinds with the same codec share their flush sessions.
   const opened = new Map<string, Promise<ort.InferenceSession>>();
   const open = (codec: TensorCodec, flush: FlushGraphOptions['kind']): Promise<ort.InferenceSession> => {
@@ -139,7 +140,7 @@ export async function quantizedStores(o: QuantizedStoreOptions): Promise<{ store
     const key = flushGraphKey(flushOptions);
     let session = opened.get(key);
     if (!session) {
-      session = cachedGraph(key, () => buildFlushGraph(flushOptions).graph).then((encoded) => createInferenceSession(encoded, o.provider, sessionOptions));
+      session = cachedGraph(key, () => buildFlushGraph(flushOptions).graph).then((encoded) => createInferenceSession(encoded, o.provider, sessionOptionsFor(codec)));
       opened.set(key, session);
     }
     return session;
