@@ -1,4 +1,5 @@
 // The data sets bundled under packages/engine/assets/data, by the names jobs and the CLI use.
+import { join, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DataFormat } from '../evaluation';
 
@@ -17,7 +18,10 @@ export const BUNDLED_BENCHMARKS: readonly BundledBenchmark[] = [
   { name: 'arc-easy', file: 'arc/ARC-Easy-Test.jsonl', format: 'arc' },
 ];
 
-export const BUNDLED_DATA_DIR = fileURLToPath(new URL('../../assets/data/', import.meta.url));
+// KVBENCH_ENGINE_ASSETS: as for the bundled model (model/load.ts), for bundles and images that move the assets.
+export const BUNDLED_DATA_DIR = process.env.KVBENCH_ENGINE_ASSETS
+  ? join(process.env.KVBENCH_ENGINE_ASSETS, 'data') + sep
+  : fileURLToPath(new URL('../../assets/data/', import.meta.url));
 
 export function bundledBenchmark(name: string): BundledBenchmark | undefined {
   return BUNDLED_BENCHMARKS.find((b) => b.name === name.toLowerCase());
