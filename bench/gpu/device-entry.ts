@@ -3,9 +3,11 @@
 //   node .device/device-entry.mjs decode [...]        -> decode-peer.ts (spawns itself per (model, cache))
 //   node .device/device-entry.mjs join [...]          -> peer-join.ts
 //   node .device/device-entry.mjs codecs [...]        -> codecs-check.ts
+//   node .device/device-entry.mjs floor [...]         -> dispatch-floor.ts
 // bench/gpu/device-run.sh runs all of them; README.md has the commands.
 import { codecsCheckMain } from './codecs-check';
 import { consistencyMain } from './consistency';
+import { dispatchFloorMain } from './dispatch-floor';
 import { decodePeerMain } from './decode-peer';
 import { peerJoinMain } from './peer-join';
 
@@ -15,6 +17,7 @@ const commands: Record<string, (argv: string[]) => Promise<void> | void> = {
   decode: decodePeerMain,
   join: peerJoinMain,
   codecs: codecsCheckMain,
+  floor: dispatchFloorMain,
 };
 const run = command ? commands[command] : undefined;
 if (!run) {
