@@ -1,5 +1,6 @@
 // Recent sweeps with how far each got.
 import { listSweeps } from '@kvbench/db';
+import { DataTable } from '../../components/DataTable';
 import { dateTime } from '../../components/format';
 import { database } from '../_data/db';
 
@@ -14,39 +15,23 @@ export default async function SweepsPage() {
       <p className="lede">
         The latest 100. Start one on the <a href="/submit">submit page</a>.
       </p>
-      <div className="table-wrap">
-        <table aria-label="Sweeps">
-          <thead>
-            <tr>
-              <th scope="col">Sweep</th>
-              <th scope="col" className="num">Cells</th>
-              <th scope="col" className="num">Succeeded</th>
-              <th scope="col" className="num">Failed</th>
-              <th scope="col">Created (UTC)</th>
-            </tr>
-          </thead>
-          <tbody>
-            {sweeps.map((s) => (
-              <tr key={s.id}>
-                <td>
-                  <a href={`/sweeps/${s.id}`}>{s.name || s.id.slice(0, 8)}</a>
-                </td>
-                <td className="num">{s.cellCount}</td>
-                <td className="num">{s.succeeded}</td>
-                <td className={`num ${s.failed ? 'delta-bad' : ''}`}>{s.failed}</td>
-                <td>{dateTime(s.createdAt)}</td>
-              </tr>
-            ))}
-            {sweeps.length === 0 ? (
-              <tr>
-                <td colSpan={5} className="muted">
-                  No sweeps yet.
-                </td>
-              </tr>
-            ) : null}
-          </tbody>
-        </table>
-      </div>
+      <DataTable
+        label="Sweeps"
+        columns={[{ label: 'Sweep' }, { label: 'Cells', num: true }, { label: 'Succeeded', num: true }, { label: 'Failed', num: true }, { label: 'Created (UTC)' }]}
+        empty={sweeps.length === 0 ? 'No sweeps yet.' : null}
+      >
+        {sweeps.map((s) => (
+          <tr key={s.id}>
+            <td>
+              <a href={`/sweeps/${s.id}`}>{s.name || s.id.slice(0, 8)}</a>
+            </td>
+            <td className="num">{s.cellCount}</td>
+            <td className="num">{s.succeeded}</td>
+            <td className={`num ${s.failed ? 'delta-bad' : ''}`}>{s.failed}</td>
+            <td>{dateTime(s.createdAt)}</td>
+          </tr>
+        ))}
+      </DataTable>
     </main>
   );
 }
