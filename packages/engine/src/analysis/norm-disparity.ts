@@ -2,7 +2,7 @@
 // norms of W_K and W_V and, on a data sample, norms and spectra of the cached keys and values; then
 // a verdict counting the layers where K exceeds V under each norm.
 import type { ModelConfig, ModelWeights } from '../model/config';
-import { sampleKvCache } from './cache-sample';
+import { sampleKvCache, type LayerCacheSample } from './cache-sample';
 import type { CacheSpectra } from './cache-spectra';
 import { cacheSpectra } from './cache-spectra';
 import type { ProjectionNorms } from './weight-norms';
@@ -35,9 +35,14 @@ export interface NormAnalysis {
 }
 
 export function analyzeNorms(config: ModelConfig, weights: ModelWeights, documents: readonly number[][] = []): NormAnalysis {
-  const weightsPerLayer = weightNorms(config, weights);
   const sample = documents.some((d) => d.length > 0) ? sampleKvCache(config, weights, documents) : null;
-  const layers: LayerNormAnalysis[] = weightsPerLayer.map((w, l) => {
+  const layers = layerNormAnalyses(config, weights, sample);
+  return { layers, verdict: normVerdict(layers) };
+}
+
+/** Per layer: W_K / W_V norms and, given a cache sample, the spectra of its keys (post- and pre-RoPE) and values. */
+export function layerNormAnalyses(config: ModelConfig, weights: ModelWeights, sample: readonly LayerCacheSample[] | null): LayerNormAnalysis[] {
+  return weightNorms(config, weights).map((w, l) => {
     const entry: LayerNormAnalysis = { layer: l, wk: w.wk, wv: w.wv };
     if (sample) {
       entry.k = cacheSpectra(sample[l].keys, config.kvHeads, config.headDim);
@@ -46,7 +51,6 @@ export function analyzeNorms(config: ModelConfig, weights: ModelWeights, documen
     }
     return entry;
   });
-  return { layers, verdict: normVerdict(layers) };
 }
 
 export function normVerdict(layers: readonly LayerNormAnalysis[]): NormVerdict {

@@ -11,10 +11,9 @@ import { loadModel } from '../model/load';
 import { softwareVersions } from '../protocols/run-evaluation';
 import { loadTokenizer } from '../tokenizer/load';
 import { sampleKvCache } from './cache-sample';
-import { cacheSpectra, type CacheSpectra } from './cache-spectra';
-import { normVerdict, type LayerNormAnalysis, type NormVerdict } from './norm-disparity';
+import type { CacheSpectra } from './cache-spectra';
+import { layerNormAnalyses, normVerdict, type LayerNormAnalysis, type NormVerdict } from './norm-disparity';
 import { quantizedAttentionMetrics, type LayerAttentionMetrics } from './quantized-attention';
-import { weightNorms } from './weight-norms';
 
 export interface AnalyzeOptions {
   /** A bundled name (stories260k), a llama2.c .bin file or a Hugging Face directory. */
@@ -94,18 +93,9 @@ export async function runAnalysis(options: AnalyzeOptions, onProgress: (p: Analy
   }
   const tokens = documents.reduce((n, d) => n + d.length, 0);
   onProgress({ stage: 'sampling', documents: documents.length, tokens });
-  const weights = weightNorms(c, model.weights);
   const sample = tokens > 0 ? sampleKvCache(c, model.weights, documents, { withQueries: options.quant !== null }) : null;
   onProgress({ stage: 'spectra', documents: documents.length, tokens });
-  const layers: LayerAnalysis[] = weights.map((w, l) => {
-    const entry: LayerAnalysis = { layer: l, wk: w.wk, wv: w.wv };
-    if (sample) {
-      entry.k = cacheSpectra(sample[l].keys, c.kvHeads, c.headDim);
-      entry.kPreRope = cacheSpectra(sample[l].keysPreRope, c.kvHeads, c.headDim);
-      entry.v = cacheSpectra(sample[l].values, c.kvHeads, c.headDim);
-    }
-    return entry;
-  });
+  const layers: LayerAnalysis[] = layerNormAnalyses(c, model.weights, sample);
   if (sample && options.quant) {
     onProgress({ stage: 'attention', documents: documents.length, tokens });
     const attention = quantizedAttentionMetrics(c, sample, documents.map((d) => d.length), options.quant);

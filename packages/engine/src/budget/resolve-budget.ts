@@ -2,7 +2,8 @@
 // allocators, with sensitivities measured on this model (weights, or the cache on a data sample), then
 // the policy's per-layer quantizers. Runs before any session opens; the allocation is part of the result.
 import { allocateBits, allocateGroupSizes, layerwiseStorage, metaBits, type KvQuantConfig } from '@kvbench/quant';
-import { analyzeNorms, layerSensitivities } from '../analysis/norm-disparity';
+import type { LayerCacheSample } from '../analysis/cache-sample';
+import { layerNormAnalyses, layerSensitivities, normVerdict } from '../analysis/norm-disparity';
 import { CachePolicyError } from '../cache-policy-error';
 import type { BudgetAllocation, CachePolicy, LayerStat } from '../evaluation';
 import type { ModelConfig, ModelWeights } from '../model/config';
@@ -25,16 +26,17 @@ function storedBits(input: Parameters<typeof layerwiseStorage>[0]): number {
 }
 
 /**
- * `documents` (token ids from the run's data) are needed for source 'cache' only; they are read on the
- * float64 reference, so keep them short.
+ * `cacheSample` (the float64 reference's cache over a few documents of the run's data, or null when there
+ * are none) is read for source 'cache' only.
  */
-export function resolveCacheBudget(policy: CachePolicy, config: ModelConfig, weights: ModelWeights, documents: () => number[][]): ResolvedBudget {
+export function resolveCacheBudget(policy: CachePolicy, config: ModelConfig, weights: ModelWeights, cacheSample: () => readonly LayerCacheSample[] | null): ResolvedBudget {
   const budget = policy.budget;
   const quant = policy.quant;
   if (!budget || !quant) throw new CachePolicyError('cache.budget', 'resolveCacheBudget needs a quantized policy with a budget');
-  const docs = budget.source === 'cache' ? documents() : [];
-  if (budget.source === 'cache' && docs.length === 0) throw new CachePolicyError('cache.budget.source', "'cache' needs documents of at least 2 tokens from the run's data");
-  const sens = layerSensitivities(analyzeNorms(config, weights, docs), budget.score, budget.source);
+  const sample = budget.source === 'cache' ? cacheSample() : null;
+  if (budget.source === 'cache' && !sample) throw new CachePolicyError('cache.budget.source', "'cache' needs documents of at least 2 tokens from the run's data");
+  const norms = layerNormAnalyses(config, weights, sample);
+  const sens = layerSensitivities({ layers: norms, verdict: normVerdict(norms) }, budget.score, budget.source);
   let bits;
   try {
     bits = allocateBits({ keySensitivities: sens.key, valueSensitivities: sens.value, budget: budget.bits, bitRange: budget.bitRange });

@@ -4,7 +4,7 @@
 import { createRequire } from 'node:module';
 import { cpus } from 'node:os';
 import { fp16KvBytesPerToken, kvQuantConfig } from '@kvbench/quant';
-import { ATTENTION_SAMPLE, runAttentionStats } from '../analysis/run-attention-stats';
+import { ATTENTION_SAMPLE, runAttentionStats, runCacheSample, type RunCacheSample } from '../analysis/run-attention-stats';
 import { resolveCacheBudget } from '../budget/resolve-budget';
 import { layerCodecs } from '../codec';
 import { loadDataset } from '../data/dataset';
@@ -131,10 +131,15 @@ export async function runEvaluation(
   validateCachePolicy(options.cache);
   // A short sample of the run's data on the float64 reference: budget sensitivities from the cache,
   // and the attention-level metrics.
-  let sampled: number[][] | null = null;
-  const sample = () =>
-    (sampled ??= sampleTokenDocuments(sampleTexts(dataset.data, 16), (t) => tokenizer.encode(t, { bos: true }), ATTENTION_SAMPLE.documents, ATTENTION_SAMPLE.tokens));
-  const budget = options.cache.budget ? resolveCacheBudget(options.cache, model.config, model.weights, sample) : null;
+  let sampled: RunCacheSample | null | undefined;
+  const sample = () => {
+    if (sampled === undefined) {
+      const documents = sampleTokenDocuments(sampleTexts(dataset.data, 16), (t) => tokenizer.encode(t, { bos: true }), ATTENTION_SAMPLE.documents, ATTENTION_SAMPLE.tokens);
+      sampled = runCacheSample(model.config, model.weights, documents);
+    }
+    return sampled;
+  };
+  const budget = options.cache.budget ? resolveCacheBudget(options.cache, model.config, model.weights, () => sample()?.layers ?? null) : null;
   const cachePolicy = budget ? budget.policy : options.cache;
   const fullPrecisionPolicy: CachePolicy = { ...options.cache, quant: null, rotation: null, turbo: null, layers: null, budget: null };
   const stopCheck = () => {
@@ -174,7 +179,7 @@ export async function runEvaluation(
     const formula = () => codecs!.reduce((n, l) => n + l.key.bytesPerToken + l.value.bytesPerToken, 0);
     const kvBytesPerToken = codecs === null ? fp16BytesPerToken : measured > 0 ? measured : formula();
     stopCheck();
-    const attentionStats = codecs ? runAttentionStats(c, model.weights, sample(), codecs) : [];
+    const attentionStats = codecs ? runAttentionStats(c, sample(), codecs) : [];
     return {
       metrics: out.metrics,
       memory: {
