@@ -17,6 +17,7 @@ import {
   type ModelShape,
   type RunConfig,
 } from '@kvbench/protocol';
+import { PRESET_NAMES, presetConfig, type PresetName } from '@kvbench/engine';
 
 export const SIZING_MODELS = [
   'Llama-3.2-1B', 'Llama-3.2-3B', 'Llama-3.1-8B', 'Llama-3.3-70B',
@@ -68,8 +69,17 @@ function fitCell(model: string, weights: WeightPrecision, k: number, v: number, 
   return `${gib(gpu.totalBytes)} ${where}${cpu.deviceClass ? ' (cpu ok)' : ''}`;
 }
 
+/** Sizing models whose engine preset ties the lm head to the embedding, with that table's fp16 bytes. */
+function tiedEmbeddingCopies(): { name: string; bytes: number }[] {
+  return SIZING_MODELS.filter((name): name is (typeof SIZING_MODELS)[number] & PresetName => (PRESET_NAMES as readonly string[]).includes(name))
+    .map((name) => ({ name, config: presetConfig(name) }))
+    .filter(({ config }) => config.tiedEmbeddings)
+    .map(({ name, config }) => ({ name, bytes: config.vocabSize * config.hiddenSize * 2 }));
+}
+
 export function renderSizingMarkdown(): string {
   const L: string[] = [];
+  const tied = tiedEmbeddingCopies();
   const classes = DEVICE_CLASSES.map((d) => `\`${d.name}\` ${gib(d.memoryBytes)} (${d.examples})`).join('; ');
   L.push(
     '# Sizing: which device class runs which model',
@@ -158,6 +168,11 @@ export function renderSizingMarkdown(): string {
     '  scaling, so their 128k rows size the memory only.',
     '- The classes hold what the planner plans; a run\'s measured peak memory is in its result and in the',
     '  GPU benchmark (`bench/gpu`).',
+    `- Models with tied embeddings (${tied.map((t) => t.name).join(', ')}) hold the embedding table twice in`,
+    "  kvbench's decoder graph: rows for the token lookup and a transposed copy for the output projection",
+    "  (a MatMul on [hidden, vocab]; the WebGPU provider's Gemm on the shared table ran about 2x slower,",
+    '  bench/results/gpu-linears.md). The published parameter counts above count it once: add vocab x hidden',
+    `  weights to those rows (in fp16: ${tied.map((t) => `${t.name} ${gib(t.bytes)}`).join(', ')}).`,
     '',
   );
   return L.join('\n');

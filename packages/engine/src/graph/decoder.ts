@@ -22,9 +22,10 @@ import { checkWeightQuant, type WeightQuant } from './int4-weights';
 import { Layers } from './layers';
 import type { GraphDtype } from './precision';
 import { ropeTables } from './rope-tables';
+import { stackRows } from './stack-rows';
 
 /** Part of every graph cache key: bump when the graphs built here (or the emitters they use) change. */
-export const GRAPH_FORMAT_VERSION = 5;
+export const GRAPH_FORMAT_VERSION = 6;
 
 /** Reads a packed history inside a graph: declares its inputs and returns dequantized [1, H, S, D]. */
 export interface PackedHistoryReader {
@@ -107,12 +108,15 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
 
     // --- attention ---
     const xb = nn.rmsNorm(x, nn.weight(p('attn_norm'), [dim], w.attnNorm), config.rmsEps);
-    const bq = config.attentionBias && w.bq ? nn.weight(p('bq'), [qDim], w.bq) : undefined;
-    const bk = config.attentionBias && w.bk ? nn.weight(p('bk'), [kvDim], w.bk) : undefined;
-    const bv = config.attentionBias && w.bv ? nn.weight(p('bv'), [kvDim], w.bv) : undefined;
-    let q = nn.reshape(nn.projection(xb, p('wq'), [qDim, dim], w.wq, bq), [-1, heads, headDim]);
-    let k = nn.reshape(nn.projection(xb, p('wk'), [kvDim, dim], w.wk, bk), [-1, kvHeads, headDim]);
-    const v = nn.reshape(nn.projection(xb, p('wv'), [kvDim, dim], w.wv, bv), [-1, kvHeads, headDim]);
+    // q, k and v as one projection (one wide kernel instead of three narrow ones), then split.
+    const qkvDim = qDim + 2 * kvDim;
+    const hasBias = config.attentionBias && (w.bq || w.bk || w.bv);
+    const bqkv = hasBias ? nn.weight(p('bqkv'), [qkvDim], stackRows([w.bq ?? new Float32Array(qDim), w.bk ?? new Float32Array(kvDim), w.bv ?? new Float32Array(kvDim)])) : undefined;
+    const qkv = nn.projection(xb, p('wqkv'), [qkvDim, dim], stackRows([w.wq, w.wk, w.wv]), bqkv);
+    const [qFlat, kFlat, vFlat] = g.opN('Split', [qkv, g.ints([qDim, kvDim, kvDim])], 3, { axis: 1 });
+    let q = nn.reshape(qFlat, [-1, heads, headDim]);
+    let k = nn.reshape(kFlat, [-1, kvHeads, headDim]);
+    const v = nn.reshape(vFlat, [-1, kvHeads, headDim]);
     if (config.qkNorm) {
       // Qwen3: RMSNorm over each head, before RoPE.
       q = nn.rmsNorm(q, nn.weight(p('q_norm'), [headDim], w.qNorm!), config.rmsEps);
@@ -159,20 +163,18 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
 
     // --- SwiGLU MLP ---
     const xm = nn.rmsNorm(x, nn.weight(p('mlp_norm'), [dim], w.mlpNorm), config.rmsEps);
-    const mlp = nn.swiglu(
-      xm,
-      (h) => nn.projection(h, p('w_gate'), [intermediateSize, dim], w.wGate),
-      (h) => nn.projection(h, p('w_up'), [intermediateSize, dim], w.wUp),
-      (h) => nn.projection(h, p('w_down'), [dim, intermediateSize], w.wDown),
-    );
+    const gateUp = nn.projection(xm, p('w_gate_up'), [2 * intermediateSize, dim], stackRows([w.wGate, w.wUp]));
+    const [gate, up] = g.opN('Split', [gateUp, g.ints([intermediateSize, intermediateSize])], 2, { axis: 1 });
+    const mlp = nn.projection(nn.swiglu(gate, up), p('w_down'), [dim, intermediateSize], w.wDown);
     x = g.op('Add', [x, mlp]);
   }
 
   // Only the last position's logits leave the graph (prefill returns them; decode has one position).
   const last = g.op('Slice', [x, g.ints([-1]), g.ints([2 ** 62]), g.ints([0])]);
   const normed = nn.rmsNorm(last, nn.weight('final_norm', [dim], weights.finalNorm), config.rmsEps);
-  const lmHead = config.tiedEmbeddings && weights.lmHead === weights.embed ? embed : nn.weight('lm_head', [vocabSize, dim], weights.lmHead);
-  let logits = nn.linear(normed, lmHead);
+  // Stored [dim, vocab] for the MatMul; with tied embeddings that is a second copy of the table (the
+  // embedding Gather reads rows of [vocab, dim]).
+  let logits = nn.linear(normed, nn.transposedWeight('lm_head', [vocabSize, dim], weights.lmHead));
   if (dtype === 'float16') logits = g.op('Cast', [logits], { to: 1 });
   g.output(logits, LOGITS, 'float32', [1, vocabSize]);
   outputs.unshift({ name: LOGITS, dtype: 'float32', shape: [1, vocabSize] });

@@ -1,15 +1,17 @@
 // The decoder's building blocks as ONNX subgraphs, named like the math. Hidden states are 2-D
-// [tokens, features] so every projection is one Gemm with transB (weights stay [out, in] as loaded).
+// [tokens, features]; every projection is one MatMul on its weight stored transposed, [in, out]: WebGPU's
+// Gemm kernel reads a transB weight a column per thread and ran a one-token projection at 64-114 GB/s on
+// an H100, its tiled MatMul at about 260 (bench/results/gpu-decode-profile.md, gpu-linears.md).
 // Only ops that the CPU and WebGPU execution providers both run (onnxruntime-node.md).
 import { GraphBuilder, type Value } from '@kvbench/onnx';
 import { quantizeInt4, type WeightQuant } from './int4-weights';
-import { floatTensor, type GraphDtype } from './precision';
+import { floatTensor, transposedFloatTensor, type GraphDtype } from './precision';
 
 export class Layers {
   constructor(
     readonly g: GraphBuilder,
     readonly dtype: GraphDtype,
-    /** How projection() stores its weights; default 16 = as loaded (one Gemm). */
+    /** How projection() stores its weights; default 16 = float (one MatMul). */
     readonly weightQuant: WeightQuant = { bits: 16 },
   ) {}
 
@@ -21,31 +23,33 @@ export class Layers {
     return this.g.scalar(this.dtype, value);
   }
 
-  /** y = x W^T (+ b): x [T, in], W [out, in]. */
-  linear(x: Value, w: Value, bias?: Value): Value {
-    return this.g.op('Gemm', bias ? [x, w, bias] : [x, w], { transB: 1 });
+  /** A weight W [out, in] stored as the initializer `name` = W^T [in, out], for linear(). */
+  transposedWeight(name: string, dims: [number, number], values: Float32Array): Value {
+    return this.g.initializer(name, transposedFloatTensor(this.dtype, dims, values));
+  }
+
+  /** y = x W^T (+ b): x [T, in], wT = W^T [in, out] (see transposedWeight). */
+  linear(x: Value, wT: Value, bias?: Value): Value {
+    const y = this.g.op('MatMul', [x, wT]);
+    return bias ? this.g.op('Add', [y, bias]) : y;
   }
 
   /**
-   * RMSNorm over the last axis: x / sqrt(mean(x^2) + eps) * weight. In fp16 graphs the statistics are
-   * taken in fp32 (a sum of squares of a 4096-wide activation overflows fp16).
+   * RMSNorm over the last axis, x / sqrt(mean(x^2) + eps) * weight, as one SimplifiedLayerNormalization
+   * (ONNX Runtime's own op, on CPU and WebGPU): its statistics are float32 in fp16 graphs too (a sum of
+   * squares of a 4096-wide activation overflows fp16), and one node instead of nine.
    */
   rmsNorm(x: Value, weight: Value, eps: number): Value {
-    const g = this.g;
-    const wide = this.dtype === 'float16' ? g.op('Cast', [x], { to: 1 }) : x;
-    const meanSquare = g.op('ReduceMean', [g.op('Mul', [wide, wide]), g.ints([-1])], { keepdims: 1 });
-    const invRms = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [meanSquare, g.scalar('float32', eps)])])]);
-    let normed = g.op('Mul', [wide, invRms]);
-    if (this.dtype === 'float16') normed = g.op('Cast', [normed], { to: 10 });
-    return g.op('Mul', [normed, weight]);
+    return this.g.op('SimplifiedLayerNormalization', [x, weight], { axis: -1, epsilon: eps, stash_type: 1 });
   }
 
   /**
-   * A linear layer y = x W^T (+ b) whose weight W [out, in] is an initializer named `name`: one Gemm,
-   * or with 4-bit weights one com.microsoft MatMulNBits (`name`.q4 / .scales / .zero_points) + Add.
+   * A linear layer y = x W^T (+ b) whose weight W [out, in] is an initializer named `name` (stored
+   * transposed): one MatMul, or with 4-bit weights one com.microsoft MatMulNBits (`name`.q4 / .scales /
+   * .zero_points) + Add.
    */
   projection(x: Value, name: string, dims: [number, number], values: Float32Array, bias?: Value): Value {
-    if (this.weightQuant.bits === 16) return this.linear(x, this.weight(name, dims, values), bias);
+    if (this.weightQuant.bits === 16) return this.linear(x, this.transposedWeight(name, dims, values), bias);
     const [n, k] = dims;
     const blockSize = this.weightQuant.blockSize!;
     const q = quantizeInt4(values, n, k, blockSize);
@@ -57,11 +61,10 @@ export class Layers {
     return bias ? g.op('Add', [y, bias]) : y;
   }
 
-  /** SwiGLU: down(silu(gate x) * up x), each projection given as a function of its input. */
-  swiglu(x: Value, gateProj: (x: Value) => Value, upProj: (x: Value) => Value, downProj: (x: Value) => Value): Value {
-    const gate = gateProj(x);
+  /** SwiGLU's gating, silu(gate) * up, of the gate and up projections (the down projection follows). */
+  swiglu(gate: Value, up: Value): Value {
     const silu = this.g.op('Mul', [gate, this.g.op('Sigmoid', [gate])]);
-    return downProj(this.g.op('Mul', [silu, upProj(x)]));
+    return this.g.op('Mul', [silu, up]);
   }
 
   /**

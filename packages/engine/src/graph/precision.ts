@@ -22,3 +22,31 @@ export function floatTensor(dtype: GraphDtype, dims: number[], values: Float32Ar
   if (!data) fp16Cache.set(values, (data = float16Bytes(values)));
   return { dtype: 'float16' as DType, dims, data };
 }
+
+// Transposed projection weights ([out, in] as loaded -> [in, out] for MatMul): fp16 graphs keep the
+// converted bytes per source array like fp16Cache; fp32 graphs transpose per build (a cached fp32 copy
+// would double the resident weights).
+const fp16TransposedCache = new WeakMap<Float32Array, Uint8Array>();
+
+function transpose(values: Float32Array, rows: number, cols: number): Float32Array {
+  const out = new Float32Array(values.length);
+  // Blocked so that both the reads and the writes stay within a few cache lines.
+  const B = 64;
+  for (let r0 = 0; r0 < rows; r0 += B) {
+    for (let c0 = 0; c0 < cols; c0 += B) {
+      const r1 = Math.min(rows, r0 + B);
+      const c1 = Math.min(cols, c0 + B);
+      for (let r = r0; r < r1; r++) for (let c = c0; c < c1; c++) out[c * rows + r] = values[r * cols + c];
+    }
+  }
+  return out;
+}
+
+/** values [rows, cols] as a [cols, rows] tensor in the graph's float type. */
+export function transposedFloatTensor(dtype: GraphDtype, [rows, cols]: [number, number], values: Float32Array): TensorData {
+  if (values.length !== rows * cols) throw new Error(`transposedFloatTensor: ${values.length} values for [${rows}, ${cols}]`);
+  if (dtype === 'float32') return tensor('float32', [cols, rows], transpose(values, rows, cols));
+  let data = fp16TransposedCache.get(values);
+  if (!data) fp16TransposedCache.set(values, (data = float16Bytes(transpose(values, rows, cols))));
+  return { dtype: 'float16' as DType, dims: [cols, rows], data };
+}

@@ -9,15 +9,20 @@ export const isGpuProvider = (p: ExecutionProvider) => p !== 'cpu';
 
 export type SessionOptions = ort.InferenceSession.SessionOptions;
 
+type ProviderEntry = NonNullable<SessionOptions['executionProviders']>[number];
+
 /**
- * Session options for `provider`, merged over the caller's. On GPU providers a node the provider
- * cannot run makes session creation fail instead of running on the CPU (a device-host copy per step).
+ * Session options for `provider`, merged over the caller's. The session runs on `provider` alone; a
+ * caller's entry for it given as an object keeps its provider options (e.g. `{ name: 'webgpu',
+ * validationMode: 'disabled' }`), entries for other providers are dropped. On GPU providers a node the
+ * provider cannot run makes session creation fail instead of running on the CPU (a device-host copy per step).
  */
 export function providerSessionOptions(provider: ExecutionProvider, user: SessionOptions = {}): SessionOptions {
   if (!PROVIDERS.includes(provider)) {
     throw new Error(`provider: got ${JSON.stringify(provider)}, allowed: ${PROVIDERS.join(', ')}`);
   }
-  const options: SessionOptions = { ...user, executionProviders: [provider] };
+  const own = (user.executionProviders ?? []).find((ep): ep is Exclude<ProviderEntry, string> => typeof ep === 'object' && ep.name === provider);
+  const options: SessionOptions = { ...user, executionProviders: [own ?? provider] };
   if (isGpuProvider(provider)) {
     const extra = (user.extra ?? {}) as Record<string, Record<string, string>>;
     options.extra = { ...extra, session: { ...(extra.session ?? {}), disable_cpu_ep_fallback: '1' } };

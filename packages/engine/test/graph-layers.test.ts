@@ -1,0 +1,121 @@
+// The decoder's building blocks on their own: transposed weights, stacked projections, one-node RMSNorm
+// and the MatMul linear, each run on ORT's CPU provider against a float64 computation on fresh random inputs.
+import { describe, expect, it } from 'vitest';
+import * as ort from 'onnxruntime-node';
+import { GraphBuilder, encodeModel } from '@kvbench/onnx';
+import { Layers } from '../src/graph/layers';
+import { transposedFloatTensor } from '../src/graph/precision';
+import { stackRows } from '../src/graph/stack-rows';
+import { providerSessionOptions } from '../src/runtime/providers';
+
+function randomArray(n: number, scale = 1): Float32Array {
+  return Float32Array.from({ length: n }, () => (Math.random() * 2 - 1) * scale);
+}
+
+async function run(g: GraphBuilder, feeds: Record<string, ort.Tensor>): Promise<Float32Array> {
+  const session = await ort.InferenceSession.create(encodeModel(g).model, { executionProviders: ['cpu'] });
+  try {
+    const out = await session.run(feeds);
+    return out.y.data as Float32Array;
+  } finally {
+    await session.release();
+  }
+}
+
+/** max |a - b| / max |b| */
+function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let worst = 0;
+  let scale = 0;
+  for (let i = 0; i < b.length; i++) {
+    expect(Number.isFinite(a[i])).toBe(true);
+    worst = Math.max(worst, Math.abs(a[i] - b[i]));
+    scale = Math.max(scale, Math.abs(b[i]));
+  }
+  return worst / scale;
+}
+
+describe('graph building blocks', () => {
+  it('transposedFloatTensor stores [rows, cols] as [cols, rows] (float32 exactly, float16 as the rounded values)', () => {
+    const [rows, cols] = [70, 131]; // not multiples of the 64-wide blocks
+    const values = randomArray(rows * cols);
+    const t32 = transposedFloatTensor('float32', [rows, cols], values);
+    expect(t32.dims).toEqual([cols, rows]);
+    const bytes = t32.data as Uint8Array; // TensorData holds raw little-endian bytes
+    const data = new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) expect(data[c * rows + r]).toBe(values[r * cols + c]);
+    const t16 = transposedFloatTensor('float16', [rows, cols], values);
+    expect(t16.dims).toEqual([cols, rows]);
+    const raw = t16.data as Uint8Array;
+    const halves = new Uint16Array(raw.buffer, raw.byteOffset, raw.byteLength / 2);
+    const sign = (h: number) => (h & 0x8000 ? -1 : 1);
+    for (let r = 0; r < rows; r += 7) for (let c = 0; c < cols; c += 5) expect(sign(halves[c * rows + r])).toBe(Math.sign(values[r * cols + c]) || 1);
+    // The fp16 bytes are cached per source array: a second graph of the same weights reuses them.
+    expect(transposedFloatTensor('float16', [rows, cols], values).data).toBe(t16.data);
+    expect(() => transposedFloatTensor('float32', [rows, cols + 1], values)).toThrow(/values for/);
+  });
+
+  it('stackRows puts the parts one after another', () => {
+    const a = randomArray(6);
+    const b = randomArray(4);
+    const stacked = stackRows([a, b]);
+    expect(Array.from(stacked)).toEqual([...a, ...b]);
+  });
+
+  it('linear (MatMul on the transposed weight, plus bias) equals x W^T + b in float64', async () => {
+    const [T, inDim, outDim] = [3, 48, 40];
+    const x = randomArray(T * inDim);
+    const w = randomArray(outDim * inDim, 0.3);
+    const b = randomArray(outDim);
+    const g = new GraphBuilder('linear');
+    const nn = new Layers(g, 'float32');
+    const y = nn.linear(g.input('x', 'float32', [T, inDim]), nn.transposedWeight('w', [outDim, inDim], w), nn.weight('b', [outDim], b));
+    g.output(y, 'y', 'float32', [T, outDim]);
+    const got = await run(g, { x: new ort.Tensor('float32', x, [T, inDim]) });
+    const want = new Float64Array(T * outDim);
+    for (let t = 0; t < T; t++) {
+      for (let o = 0; o < outDim; o++) {
+        let s = b[o];
+        for (let i = 0; i < inDim; i++) s += x[t * inDim + i] * w[o * inDim + i];
+        want[t * outDim + o] = s;
+      }
+    }
+    expect(relError(got, want)).toBeLessThan(1e-6);
+  });
+
+  it('rmsNorm (one SimplifiedLayerNormalization) equals x / sqrt(mean(x^2) + eps) * weight in float64, over the last axis of 2-D and 3-D inputs', async () => {
+    for (const dims of [[5, 64], [3, 4, 16]]) {
+      const n = dims[dims.length - 1];
+      const rows = dims.reduce((a, d) => a * d, 1) / n;
+      const x = randomArray(rows * n, 3);
+      const weight = randomArray(n);
+      const eps = 1e-5;
+      const g = new GraphBuilder('rmsnorm');
+      const nn = new Layers(g, 'float32');
+      g.output(nn.rmsNorm(g.input('x', 'float32', dims), nn.weight('w', [n], weight), eps), 'y', 'float32', dims);
+      const got = await run(g, { x: new ort.Tensor('float32', x, dims) });
+      const want = new Float64Array(rows * n);
+      for (let r = 0; r < rows; r++) {
+        let ms = 0;
+        for (let i = 0; i < n; i++) ms += x[r * n + i] ** 2;
+        const inv = 1 / Math.sqrt(ms / n + eps);
+        for (let i = 0; i < n; i++) want[r * n + i] = x[r * n + i] * inv * weight[i];
+      }
+      expect(relError(got, want)).toBeLessThan(1e-6);
+    }
+  });
+});
+
+describe('providerSessionOptions', () => {
+  it('runs on the named provider alone, keeps its options object, and forbids CPU fallback on GPUs', () => {
+    const webgpu = providerSessionOptions('webgpu', {
+      executionProviders: ['cpu', { name: 'webgpu', validationMode: 'disabled' } as never],
+      extra: { session: { intra_op: { allow_spinning: '0' } } },
+    });
+    expect(webgpu.executionProviders).toEqual([{ name: 'webgpu', validationMode: 'disabled' }]);
+    expect(webgpu.extra).toEqual({ session: { intra_op: { allow_spinning: '0' }, disable_cpu_ep_fallback: '1' } });
+    const cpu = providerSessionOptions('cpu', { executionProviders: [{ name: 'webgpu', validationMode: 'disabled' } as never] });
+    expect(cpu.executionProviders).toEqual(['cpu']);
+    expect(cpu.extra).toBeUndefined();
+    expect(() => providerSessionOptions('tpu' as never)).toThrow(/provider: got "tpu"/);
+  });
+});
