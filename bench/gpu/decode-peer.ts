@@ -61,6 +61,20 @@ export function parseModels(spec: string): { preset: PresetName; layers: number 
 
 export const modelDirName = (preset: string, layers: number, vocab: number) => `${preset}-L${layers}-V${vocab}`;
 
+/** The HF directory (fp16 safetensors, seed 1234) of a random-weight preset with fewer layers and vocabulary; generated once. */
+export function ensureRandomModel(modelsDir: string, preset: PresetName, layers: number, vocab: number): string {
+  const dir = join(modelsDir, modelDirName(preset, layers, vocab));
+  const meta = { preset, layers, vocab, seed: 1234, dtype: 'F16' };
+  const metaFile = join(dir, 'kvbench-meta.json');
+  if (!existsSync(metaFile) || readFileSync(metaFile, 'utf8') !== JSON.stringify(meta)) {
+    const t = Date.now();
+    generateRandomModel({ preset, outDir: dir, seed: meta.seed, layers, vocabSize: vocab, dtype: 'F16' });
+    writeFileSync(metaFile, JSON.stringify(meta));
+    console.log(`generated ${dir} in ${secs(Date.now() - t)} s`);
+  }
+  return dir;
+}
+
 /** Deterministic token ids (an LCG, as bench/engine/run.ts). */
 export function lcgTokens(n: number, seed: number, vocab: number): number[] {
   let s = seed >>> 0;
@@ -336,15 +350,7 @@ export async function decodePeerMain(argv: string[]): Promise<void> {
   // 1. The HF directories (fp16 safetensors) that both we and decode_peer.py load.
   const modelDirs: string[] = [];
   for (const { preset, layers } of models) {
-    const dir = join(args['models-dir']!, modelDirName(preset, layers, vocab));
-    const meta = { preset, layers, vocab, seed: 1234, dtype: 'F16' };
-    const metaFile = join(dir, 'kvbench-meta.json');
-    if (!existsSync(metaFile) || readFileSync(metaFile, 'utf8') !== JSON.stringify(meta)) {
-      const t = Date.now();
-      generateRandomModel({ preset, outDir: dir, seed: meta.seed, layers, vocabSize: vocab, dtype: 'F16' });
-      writeFileSync(metaFile, JSON.stringify(meta));
-      console.log(`generated ${dir} in ${secs(Date.now() - t)} s`);
-    }
+    const dir = ensureRandomModel(args['models-dir']!, preset, layers, vocab);
     modelDirs.push(dir);
     const shape = { ...presetConfig(preset), layers };
     console.log(`${modelDirName(preset, layers, vocab)}: building ${Math.max(...contexts)} tokens is ${(fillFlops(shape, 0, Math.max(...contexts)) / 1e12).toFixed(1)} TFLOP per cache`);

@@ -393,9 +393,15 @@ def main():
     ap.add_argument("--chunk", type=int, default=512)
     ap.add_argument("--budget", type=float, default=90)
     ap.add_argument("--no-sanity", action="store_true")
+    ap.add_argument("--cudnn-sdp", action="store_true",
+                    help="leave PyTorch's cuDNN attention on (off by default: it plans per sequence length, "
+                         "so every decode step of a growing fp16 cache paid a plan, 37-70 ms)")
     ap.add_argument("--device", default="cuda", help="cuda; cpu only for a dry run of this script")
     ap.add_argument("--out", default="/tmp/kvb-gpu/gpu-peer-torch.json")
     args = ap.parse_args()
+    if not args.cudnn_sdp and hasattr(torch.backends.cuda, "enable_cudnn_sdp"):
+        # SDPA then picks flash / memory-efficient attention, which need no per-shape plan.
+        torch.backends.cuda.enable_cudnn_sdp(False)
 
     started = time.time()
     deadline = started + args.budget
@@ -413,7 +419,8 @@ def main():
         versions=dict(torch=torch.__version__, transformers=transformers.__version__, cuda=torch.version.cuda,
                       gpu=torch.cuda.get_device_name(0) if cuda.on and torch.cuda.is_available() else device),
         setup=dict(models=args.models, vocab=args.vocab, contexts=contexts, steps=args.steps, warmup=WARMUP,
-                   caches=caches, residual=args.residual, chunk=args.chunk, budgetSeconds=args.budget, dtype="float16"),
+                   caches=caches, residual=args.residual, chunk=args.chunk, budgetSeconds=args.budget, dtype="float16",
+                   cudnnSdp=bool(args.cudnn_sdp)),
         sanity={},
         rows=[],
     )
@@ -482,8 +489,9 @@ def main():
                 step_guess = 0.02
                 have = 0
                 try:
-                    # fp16: an explicit DynamicCache(). The one the model makes itself when given none was
-                    # measured 10x slower per step (37 vs 3.6 ms, bench/results/gpu-peer-probe.txt).
+                    # fp16: transformers' DynamicCache. Its steps were 37-70 ms while cuDNN attention was on:
+                    # cuDNN builds a plan per key length (gpu-peer-probe.txt: 136 ms of 149 in
+                    # _cudnn_attention_forward; a second pass over the same lengths ran 3.6 ms from the plan cache).
                     cache = packed_cache(layers, bits[0], bits[1], 64, args.residual) if bits is not None else transformers.cache_utils.DynamicCache()
                     for ci, context in enumerate(contexts):
                         left = deadline - time.time()

@@ -4,11 +4,15 @@
 //   node .device/device-entry.mjs join [...]          -> peer-join.ts
 //   node .device/device-entry.mjs codecs [...]        -> codecs-check.ts
 //   node .device/device-entry.mjs floor [...]         -> dispatch-floor.ts
+//   node .device/device-entry.mjs linears [...]       -> linear-kernels.ts
+//   node .device/device-entry.mjs profile [...]       -> decode-profile.ts
 // bench/gpu/device-run.sh runs all of them; README.md has the commands.
 import { codecsCheckMain } from './codecs-check';
 import { consistencyMain } from './consistency';
 import { dispatchFloorMain } from './dispatch-floor';
 import { decodePeerMain } from './decode-peer';
+import { decodeProfileMain } from './decode-profile';
+import { linearKernelsMain } from './linear-kernels';
 import { peerJoinMain } from './peer-join';
 
 const [command, ...rest] = process.argv.slice(2);
@@ -18,6 +22,8 @@ const commands: Record<string, (argv: string[]) => Promise<void> | void> = {
   join: peerJoinMain,
   codecs: codecsCheckMain,
   floor: dispatchFloorMain,
+  linears: linearKernelsMain,
+  profile: decodeProfileMain,
 };
 const run = command ? commands[command] : undefined;
 if (!run) {

@@ -1,7 +1,9 @@
 """Where the peer's decode step spends its time: transformers' DynamicCache vs a Cache built from
 DynamicLayers vs the packed K4V4 cache of decode_peer.py, on one generated model at one context.
 Prints the median step and the top operators of a profiled step (torch.profiler), to tell a slow fp16
-path in transformers from a measurement artefact.
+path in transformers from a measurement artefact. The variants run one after another over the same key
+lengths: what the first pays once per length (cuDNN attention plans, gpu-peer-probe.txt) the later ones
+find cached, so compare them with that in mind (decode_peer.py turns cuDNN attention off).
 
   python3 bench/gpu/peer_probe.py MODEL_DIR [--context 8192] [--steps 16]
 """

@@ -1,0 +1,172 @@
+// Where a decode step's time goes: the median step of our engine for a random-weight model under a few
+// session variants (default, WebGPU validation off, int4 weights), and per cache one ONNX Runtime
+// profile of the default variant's decode steps at the smallest context, summed per operator type
+// (host-side kernel time, plus the GPU's own timestamps where the provider records them).
+// Result: bench/results/gpu-decode-profile.md.
+//   node .device/device-entry.mjs profile [--ep webgpu] [--model Llama-3.2-1B:4] [--vocab 8192]
+//     [--contexts 1024,8192] [--caches fp16,K4V2] [--steps 16] [--variants default,novalidation,int4]
+//     [--models-dir /tmp/kvb-gpu/models] [--work /tmp/kvb-gpu/profile] [--out FILE.md]
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createOnnxSession, loadHuggingFace, type ExecutionProvider, type OnnxDecoderSession, type SessionOptions } from '@kvbench/engine';
+import { cachePolicy, ensureRandomModel, fillChunk, lcgTokens, median, parseModels } from './decode-peer';
+
+const VARIANTS = ['default', 'novalidation', 'int4'] as const;
+type Variant = (typeof VARIANTS)[number];
+
+interface ProfileEvent {
+  cat: string;
+  name: string;
+  ts: number;
+  dur: number;
+  args?: Record<string, unknown>;
+}
+
+/** Session options and weight bits of a variant. */
+function variantOptions(variant: Variant, ep: ExecutionProvider, profilePrefix?: string): { sessionOptions: SessionOptions; weightBits: 4 | 16 } {
+  const sessionOptions: SessionOptions = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
+  if (variant === 'novalidation' && ep === 'webgpu') sessionOptions.executionProviders = [{ name: 'webgpu', validationMode: 'disabled' } as never];
+  if (profilePrefix) {
+    sessionOptions.enableProfiling = true;
+    sessionOptions.profileFilePrefix = profilePrefix;
+  }
+  return { sessionOptions, weightBits: variant === 'int4' ? 4 : 16 };
+}
+
+/** Builds `context` tokens in chunks, then times `steps` decode steps after 2 warm-up steps. */
+async function timeSteps(session: OnnxDecoderSession, context: number, steps: number, heads: number, bytes: number): Promise<number[]> {
+  const have = session.memory().tokens;
+  const tokens = lcgTokens(context - have, 7 + have, session.vocabSize);
+  const chunk = fillChunk(heads, context, bytes, 256, 512);
+  for (let i = 0; i < tokens.length; i += chunk) {
+    const part = tokens.slice(i, i + chunk);
+    if (session.memory().tokens === 0) await session.prefill(part);
+    else await session.append(part);
+  }
+  const times: number[] = [];
+  for (let s = 0; s < 2 + steps; s++) {
+    const t = performance.now();
+    await session.step((s * 31 + context) % session.vocabSize);
+    if (s >= 2) times.push(performance.now() - t);
+  }
+  return times;
+}
+
+/** Sums the profile's events inside the last `runs` model_run windows, per category and operator. */
+export function summarizeProfile(events: ProfileEvent[], runs: number): { rows: string[]; stepUs: number; perRun: number } {
+  const windows = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').slice(-runs);
+  if (windows.length === 0) return { rows: ['(no model_run events in the profile)'], stepUs: 0, perRun: 0 };
+  const inside = (e: ProfileEvent) => windows.some((w) => e.ts >= w.ts && e.ts <= w.ts + w.dur);
+  const groups = new Map<string, { us: number; count: number }>();
+  for (const e of events) {
+    if (e.cat === 'Session' || !inside(e)) continue;
+    // Host-side node events carry op_name; the WebGPU provider's GPU timestamps ('Api') are named by
+    // node, and GraphBuilder names nodes n_<Op>_<index>.
+    const op = typeof e.args?.op_name === 'string' ? e.args.op_name : (/^n_([A-Za-z0-9]+)_\d+/.exec(e.name)?.[1] ?? e.name);
+    const key = `${e.cat} | ${op}`;
+    const g = groups.get(key) ?? { us: 0, count: 0 };
+    g.us += e.dur;
+    g.count += 1;
+    groups.set(key, g);
+  }
+  const n = windows.length;
+  const stepUs = windows.reduce((a, w) => a + w.dur, 0) / n;
+  const sorted = [...groups.entries()].sort((a, b) => b[1].us - a[1].us);
+  const totals = new Map<string, { us: number; count: number }>();
+  for (const [key, g] of groups) {
+    const cat = key.split(' | ')[0];
+    const t = totals.get(cat) ?? { us: 0, count: 0 };
+    t.us += g.us;
+    t.count += g.count;
+    totals.set(cat, t);
+  }
+  const rows = ['| category | op | per step (µs) | events per step | µs per event |', '|---|---|---:|---:|---:|'];
+  for (const [cat, t] of totals) rows.push(`| ${cat} | (all) | ${(t.us / n).toFixed(0)} | ${(t.count / n).toFixed(1)} | ${(t.us / t.count).toFixed(1)} |`);
+  for (const [key, g] of sorted.slice(0, 30)) {
+    const [cat, op] = key.split(' | ');
+    rows.push(`| ${cat} | ${op} | ${(g.us / n).toFixed(0)} | ${(g.count / n).toFixed(1)} | ${(g.us / g.count).toFixed(1)} |`);
+  }
+  return { rows, stepUs, perRun: n };
+}
+
+export async function decodeProfileMain(argv: string[]): Promise<void> {
+  const { values: args } = parseArgs({
+    args: argv,
+    options: {
+      ep: { type: 'string', default: 'webgpu' },
+      model: { type: 'string', default: 'Llama-3.2-1B:4' },
+      vocab: { type: 'string', default: '8192' },
+      contexts: { type: 'string', default: '1024,8192' },
+      caches: { type: 'string', default: 'fp16,K4V2' },
+      steps: { type: 'string', default: '16' },
+      variants: { type: 'string', default: VARIANTS.join(',') },
+      dtype: { type: 'string', default: 'float16' },
+      'models-dir': { type: 'string', default: '/tmp/kvb-gpu/models' },
+      work: { type: 'string', default: '/tmp/kvb-gpu/profile' },
+      out: { type: 'string' },
+    },
+  });
+  const ep = args.ep as ExecutionProvider;
+  const dtype = args.dtype as 'float16' | 'float32';
+  const [{ preset, layers }] = parseModels(args.model!);
+  const vocab = Number(args.vocab);
+  const contexts = args.contexts!.split(',').map(Number).sort((a, b) => a - b);
+  const caches = args.caches!.split(',');
+  const steps = Number(args.steps);
+  const variants = args.variants!.split(',') as Variant[];
+  for (const v of variants) if (!VARIANTS.includes(v)) throw new Error(`--variants: ${JSON.stringify(v)} is not one of ${VARIANTS.join(', ')}`);
+  mkdirSync(args.work!, { recursive: true });
+  const model = await loadHuggingFace(ensureRandomModel(args['models-dir']!, preset, layers, vocab));
+  const { config } = model;
+  const bytes = dtype === 'float16' ? 2 : 4;
+  const maxContext = Math.max(...contexts) + steps + 8;
+  const out: string[] = [
+    `# Decode step on ${ep}: variants and an operator profile`,
+    '',
+    `Model: random-weight ${preset} shape, ${layers} layers, vocabulary ${vocab}, ${dtype}; cache policy as gpu-peer.md (quanto per-token G64, residual 128). Median of ${steps} steps after 2 warm-up steps; \`node .device/device-entry.mjs profile ${argv.join(' ')}\`.`,
+    '',
+    '| variant | cache | context | median step (ms) | min | max |',
+    '|---|---|---:|---:|---:|---:|',
+  ];
+  const print = () => console.log(out.join('\n'));
+  for (const variant of variants) {
+    for (const cache of caches) {
+      const { sessionOptions, weightBits } = variantOptions(variant, ep);
+      let session: OnnxDecoderSession | null = null;
+      try {
+        session = await createOnnxSession(model, cachePolicy(cache, 128), { provider: ep, dtype, maxContext, sessionOptions, layerStatsTokens: 0, weightBits });
+        for (const context of contexts) {
+          const times = await timeSteps(session, context, steps, config.heads, bytes);
+          out.push(`| ${variant} | ${cache} | ${context} | ${median(times).toFixed(2)} | ${Math.min(...times).toFixed(2)} | ${Math.max(...times).toFixed(2)} |`);
+          console.log(out[out.length - 1]);
+        }
+      } catch (error) {
+        out.push(`| ${variant} | ${cache} | | failed: ${(error as Error).message.slice(0, 160).replace(/\|/g, '/')} | | |`);
+      } finally {
+        await session?.dispose();
+      }
+    }
+  }
+
+  // One profiled session per cache: the default variant, the smallest context.
+  const context = contexts[0];
+  for (const cache of caches) {
+    const work = join(args.work!, `profile-${cache}`);
+    mkdirSync(work, { recursive: true });
+    const { sessionOptions, weightBits } = variantOptions('default', ep, join(work, 'ort-profile'));
+    const session = await createOnnxSession(model, cachePolicy(cache, 128), { provider: ep, dtype, maxContext, sessionOptions, layerStatsTokens: 0, weightBits });
+    const times = await timeSteps(session, context, steps, config.heads, bytes);
+    await session.dispose(); // writes the profile file
+    const file = readdirSync(work).filter((f) => f.startsWith('ort-profile') && f.endsWith('.json')).sort().pop();
+    out.push('', `## Profile: default variant, ${cache}, context ${context} (profiling on: median step ${median(times).toFixed(2)} ms)`, '');
+    if (!file) out.push('(ONNX Runtime wrote no profile file)');
+    else {
+      const events = JSON.parse(readFileSync(join(work, file), 'utf8')) as ProfileEvent[];
+      const { rows, stepUs, perRun } = summarizeProfile(events, steps);
+      out.push(`Sums over the last ${perRun} decoder runs (model_run ${(stepUs / 1000).toFixed(2)} ms each on average), top 30 by time; Node = host-side time per node, Api = the GPU's own timestamps per kernel:`, '', ...rows);
+    }
+  }
+  print();
+  if (args.out) writeFileSync(args.out, out.join('\n') + '\n');
+}
