@@ -1,10 +1,10 @@
 // Where a decode step's time goes: the median step of our engine for a random-weight model under a few
-// session variants (default, WebGPU validation off, int4 weights), and per cache one ONNX Runtime
+// session variants (default, plain-op attention, WebGPU validation off, int4 weights), and per cache one ONNX Runtime
 // profile of the default variant's decode steps at the smallest context, summed per operator type
 // (host-side kernel time, plus the GPU's own timestamps where the provider records them).
 // Result: bench/results/gpu-decode-profile.md.
 //   node .device/device-entry.mjs profile [--ep webgpu] [--model Llama-3.2-1B:4] [--vocab 8192]
-//     [--contexts 1024,8192] [--caches fp16,K4V2] [--steps 16] [--variants default,novalidation,int4]
+//     [--contexts 1024,8192] [--caches fp16,K4V2] [--steps 16] [--variants default,plain,novalidation,int4]
 //     [--models-dir /tmp/kvb-gpu/models] [--work /tmp/kvb-gpu/profile] [--out FILE.md]
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { createOnnxSession, loadHuggingFace, type ExecutionProvider, type OnnxDecoderSession, type SessionOptions } from '@kvbench/engine';
 import { cachePolicy, ensureRandomModel, fillChunk, lcgTokens, median, parseModels } from './decode-peer';
 
-const VARIANTS = ['default', 'novalidation', 'int4'] as const;
+const VARIANTS = ['default', 'plain', 'novalidation', 'int4'] as const;
 type Variant = (typeof VARIANTS)[number];
 
 interface ProfileEvent {
@@ -23,15 +23,15 @@ interface ProfileEvent {
   args?: Record<string, unknown>;
 }
 
-/** Session options and weight bits of a variant. */
-function variantOptions(variant: Variant, ep: ExecutionProvider, profilePrefix?: string): { sessionOptions: SessionOptions; weightBits: 4 | 16 } {
+/** Session options, weight bits and attention of a variant ('plain': plain-op attention where GPUs default to fused). */
+function variantOptions(variant: Variant, ep: ExecutionProvider, profilePrefix?: string): { sessionOptions: SessionOptions; weightBits: 4 | 16; attention?: 'plain' } {
   const sessionOptions: SessionOptions = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
   if (variant === 'novalidation' && ep === 'webgpu') sessionOptions.executionProviders = [{ name: 'webgpu', validationMode: 'disabled' } as never];
   if (profilePrefix) {
     sessionOptions.enableProfiling = true;
     sessionOptions.profileFilePrefix = profilePrefix;
   }
-  return { sessionOptions, weightBits: variant === 'int4' ? 4 : 16 };
+  return { sessionOptions, weightBits: variant === 'int4' ? 4 : 16, ...(variant === 'plain' ? { attention: 'plain' as const } : {}) };
 }
 
 /** Builds `context` tokens in chunks, then times `steps` decode steps after 2 warm-up steps. */
@@ -132,10 +132,10 @@ export async function decodeProfileMain(argv: string[]): Promise<void> {
   const print = () => console.log(out.join('\n'));
   for (const variant of variants) {
     for (const cache of caches) {
-      const { sessionOptions, weightBits } = variantOptions(variant, ep);
+      const { sessionOptions, weightBits, attention } = variantOptions(variant, ep);
       let session: OnnxDecoderSession | null = null;
       try {
-        session = await createOnnxSession(model, cachePolicy(cache, 128), { provider: ep, dtype, maxContext, sessionOptions, layerStatsTokens: 0, weightBits });
+        session = await createOnnxSession(model, cachePolicy(cache, 128), { provider: ep, dtype, maxContext, sessionOptions, layerStatsTokens: 0, weightBits, attention });
         for (const context of contexts) {
           const times = await timeSteps(session, context, steps, config.heads, bytes);
           out.push(`| ${variant} | ${cache} | ${context} | ${median(times).toFixed(2)} | ${Math.min(...times).toFixed(2)} | ${Math.max(...times).toFixed(2)} |`);

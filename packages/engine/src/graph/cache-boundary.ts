@@ -41,3 +41,7 @@ export const historyTokensName = (kind: KvKind) => `history_tokens.${kind}`;
  * masked by the bias, or the history's tokens); the bias's first columns are these rows.
  */
 export const HISTORY_ROWS = 'history_rows';
+/** int32 [1]: tokens before this run plus its tokens, minus one (fused attention: GroupQueryAttention's seqlens_k). */
+export const SEQLENS_K = 'seqlens_k';
+/** int32 scalar: tokens before this run plus its tokens (fused attention: GroupQueryAttention's total_sequence_length). */
+export const TOTAL_SEQUENCE_LENGTH = 'total_sequence_length';

@@ -15,13 +15,16 @@ import {
   POSITION_IDS,
   pastName,
   presentName,
+  SEQLENS_K,
+  TOTAL_SEQUENCE_LENGTH,
   type BoundaryTensor,
   type KvKind,
 } from './cache-boundary';
 import { checkWeightQuant, type WeightQuant } from './int4-weights';
 import { Layers } from './layers';
 import type { GraphDtype } from './precision';
-import { ropeTables } from './rope-tables';
+import { fusedAttention } from './fused-attention';
+import { ropeHalfTables, ropeTables } from './rope-tables';
 import { stackRows } from './stack-rows';
 
 /** Part of every graph cache key: bump when the graphs built here (or the emitters they use) change. */
@@ -52,6 +55,12 @@ export interface DecoderGraphOptions {
   alignedHistory: boolean;
   /** Storage of the q/k/v/o and MLP weights (default 16 bits = as loaded); embeddings, norms, lm head stay float. */
   weightQuant?: WeightQuant;
+  /**
+   * Attention and RoPE as one GroupQueryAttention node per layer (fused-attention.ts) instead of plain
+   * ops; needs alignedHistory false. The graph then takes SEQLENS_K and TOTAL_SEQUENCE_LENGTH instead of
+   * POSITION_IDS and ATTENTION_BIAS.
+   */
+  fusedAttention?: boolean;
 }
 
 export interface DecoderGraph {
@@ -76,17 +85,34 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
     return g.input(t.name, t.dtype, t.shape);
   };
 
+  const fused = options.fusedAttention ?? false;
+  if (fused && options.alignedHistory) throw new Error('fusedAttention: needs alignedHistory false (GroupQueryAttention takes no mask for placeholder rows)');
   const tokens = input({ name: INPUT_IDS, dtype: 'int64', shape: ['T'] });
-  const positions = input({ name: POSITION_IDS, dtype: 'int64', shape: ['T'] });
-  const bias = input({ name: ATTENTION_BIAS, dtype, shape: ['groups_x_T', 'S'] });
-
-  // RoPE rows for these positions: [T, 1, D] to broadcast over heads.
-  const rope = ropeTables(config, options.maxContext);
-  const cosTable = nn.weight('rope.cos', [rope.positions, headDim], rope.cos);
-  const sinTable = nn.weight('rope.sin_signed', [rope.positions, headDim], rope.sinSigned);
-  const cos = g.op('Unsqueeze', [g.op('Gather', [cosTable, positions], { axis: 0 }), g.ints([1])]);
-  const sin = g.op('Unsqueeze', [g.op('Gather', [sinTable, positions], { axis: 0 }), g.ints([1])]);
-  const rotation = g.constant('int64', [headDim], rope.rotation);
+  // Plain attention: RoPE rows for these positions, [T, 1, D] to broadcast over heads, and the mask.
+  let plain: { bias: Value; cos: Value; sin: Value; rotation: Value } | null = null;
+  // Fused attention: lengths and the rotary caches GroupQueryAttention reads.
+  let gqa: { seqlensK: Value; totalLength: Value; cos: Value; sin: Value } | null = null;
+  if (fused) {
+    const half = ropeHalfTables(config, options.maxContext);
+    gqa = {
+      seqlensK: input({ name: SEQLENS_K, dtype: 'int32', shape: [1] }),
+      totalLength: input({ name: TOTAL_SEQUENCE_LENGTH, dtype: 'int32', shape: [] }),
+      cos: nn.weight('rope.cos_half', [options.maxContext, headDim / 2], half.cos),
+      sin: nn.weight('rope.sin_half', [options.maxContext, headDim / 2], half.sin),
+    };
+  } else {
+    const positions = input({ name: POSITION_IDS, dtype: 'int64', shape: ['T'] });
+    const bias = input({ name: ATTENTION_BIAS, dtype, shape: ['groups_x_T', 'S'] });
+    const rope = ropeTables(config, options.maxContext);
+    const cosTable = nn.weight('rope.cos', [rope.positions, headDim], rope.cos);
+    const sinTable = nn.weight('rope.sin_signed', [rope.positions, headDim], rope.sinSigned);
+    plain = {
+      bias,
+      cos: g.op('Unsqueeze', [g.op('Gather', [cosTable, positions], { axis: 0 }), g.ints([1])]),
+      sin: g.op('Unsqueeze', [g.op('Gather', [sinTable, positions], { axis: 0 }), g.ints([1])]),
+      rotation: g.constant('int64', [headDim], rope.rotation),
+    };
+  }
 
   // Positions of the history (see DecoderGraphOptions.alignedHistory and historyTokensName).
   const historyTokens: Partial<Record<KvKind, Value>> = {};
@@ -113,26 +139,10 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
     const hasBias = config.attentionBias && (w.bq || w.bk || w.bv);
     const bqkv = hasBias ? nn.weight(p('bqkv'), [qkvDim], stackRows([w.bq ?? new Float32Array(qDim), w.bk ?? new Float32Array(kvDim), w.bv ?? new Float32Array(kvDim)])) : undefined;
     const qkv = nn.projection(xb, p('wqkv'), [qkvDim, dim], stackRows([w.wq, w.wk, w.wv]), bqkv);
-    const [qFlat, kFlat, vFlat] = g.opN('Split', [qkv, g.ints([qDim, kvDim, kvDim])], 3, { axis: 1 });
-    let q = nn.reshape(qFlat, [-1, heads, headDim]);
-    let k = nn.reshape(kFlat, [-1, kvHeads, headDim]);
-    const v = nn.reshape(vFlat, [-1, kvHeads, headDim]);
-    if (config.qkNorm) {
-      // Qwen3: RMSNorm over each head, before RoPE.
-      q = nn.rmsNorm(q, nn.weight(p('q_norm'), [headDim], w.qNorm!), config.rmsEps);
-      k = nn.rmsNorm(k, nn.weight(p('k_norm'), [headDim], w.kNorm!), config.rmsEps);
-    }
-    q = nn.rope(q, cos, sin, rotation);
-    k = nn.rope(k, cos, sin, rotation);
 
-    // New keys/values as [1, Hkv, T, D]; the cache stores keys after RoPE.
-    const fresh: Record<KvKind, Value> = {
-      key: g.op('Unsqueeze', [nn.transpose(k, [1, 0, 2]), g.ints([0])]),
-      value: g.op('Unsqueeze', [nn.transpose(v, [1, 0, 2]), g.ints([0])]),
-    };
-    // The cache attention reads: dequant(history) ++ residual ++ new, positions in order.
+    // The cache as this layer's inputs: history (float or packed, dequantized here) and residual.
     const history: Partial<Record<KvKind, Value>> = {};
-    const present = {} as Record<KvKind, Value>;
+    const residual = {} as Record<KvKind, Value>;
     for (const kind of KV_KINDS) {
       const spec = options.history[kind];
       if (spec.kind === 'float') {
@@ -140,25 +150,70 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
       } else if (spec.kind === 'packed') {
         history[kind] = spec.reader.dequantize(g, spec.reader.inputs(l, kind).map(input), l, kind);
       }
-      const residual = input({ name: pastName(l, kind, 'residual'), dtype, shape: [1, kvHeads, `residual_${kind}`, headDim] });
+      residual[kind] = input({ name: pastName(l, kind, 'residual'), dtype, shape: [1, kvHeads, `residual_${kind}`, headDim] });
+    }
+    const presentOutput = (kind: KvKind, value: Value) => {
       const name = presentName(l, kind, 'residual');
-      present[kind] = g.output(g.op('Concat', [residual, fresh[kind]], { axis: 2 }), name, dtype, [1, kvHeads, `present_${kind}`, headDim]);
       outputs.push({ name, dtype, shape: [1, kvHeads, `present_${kind}`, headDim] });
-    }
-    let cache: AttentionCache;
-    if (!history.key || !history.value) {
-      cache = { history: null, present };
-    } else if (options.alignedHistory) {
-      cache = { history: { key: history.key, value: history.value, rows: historyRows! }, present };
+      return g.output(value, name, dtype, [1, kvHeads, `present_${kind}`, headDim]);
+    };
+    // The history's real tokens (the input may carry a placeholder quantum).
+    const historyPart = (kind: KvKind) => g.op('Slice', [history[kind]!, g.ints([0]), historyTokens[kind]!, g.ints([2])]);
+
+    let attn: Value;
+    if (gqa) {
+      let parts: Value | [Value, Value, Value];
+      if (config.qkNorm) {
+        // Qwen3: RMSNorm over each head of q and k before RoPE (which the node applies).
+        const [qFlat, kFlat, vFlat] = g.opN('Split', [qkv, g.ints([qDim, kvDim, kvDim])], 3, { axis: 1 });
+        const q = nn.rmsNorm(nn.reshape(qFlat, [-1, heads, headDim]), nn.weight(p('q_norm'), [headDim], w.qNorm!), config.rmsEps);
+        const k = nn.rmsNorm(nn.reshape(kFlat, [-1, kvHeads, headDim]), nn.weight(p('k_norm'), [headDim], w.kNorm!), config.rmsEps);
+        parts = [nn.reshape(q, [1, -1, qDim]), nn.reshape(k, [1, -1, kvDim]), nn.reshape(vFlat, [1, -1, kvDim])];
+      } else {
+        parts = nn.reshape(qkv, [1, -1, qkvDim]);
+      }
+      const past = (kind: KvKind) => (history[kind] ? g.op('Concat', [historyPart(kind), residual[kind]], { axis: 2 }) : residual[kind]);
+      const out = fusedAttention(g, config, { qkv: parts, pastKey: past('key'), pastValue: past('value'), ...gqa });
+      // The node returns past ++ new; the residual is what follows the history.
+      const residualOf = (kind: KvKind, present: Value) =>
+        history[kind] ? g.op('Slice', [present, historyTokens[kind]!, g.ints([2 ** 62]), g.ints([2])]) : present;
+      presentOutput('key', residualOf('key', out.presentKey));
+      presentOutput('value', residualOf('value', out.presentValue));
+      attn = nn.reshape(out.output, [-1, qDim]);
     } else {
-      // K and V histories end at different positions: cut the placeholders and join each to its present.
-      const join = (kind: KvKind) => {
-        const past = g.op('Slice', [history[kind]!, g.ints([0]), historyTokens[kind]!, g.ints([2])]);
-        return g.op('Concat', [past, present[kind]], { axis: 2 });
+      const rope = plain!;
+      const [qFlat, kFlat, vFlat] = g.opN('Split', [qkv, g.ints([qDim, kvDim, kvDim])], 3, { axis: 1 });
+      let q = nn.reshape(qFlat, [-1, heads, headDim]);
+      let k = nn.reshape(kFlat, [-1, kvHeads, headDim]);
+      const v = nn.reshape(vFlat, [-1, kvHeads, headDim]);
+      if (config.qkNorm) {
+        // Qwen3: RMSNorm over each head, before RoPE.
+        q = nn.rmsNorm(q, nn.weight(p('q_norm'), [headDim], w.qNorm!), config.rmsEps);
+        k = nn.rmsNorm(k, nn.weight(p('k_norm'), [headDim], w.kNorm!), config.rmsEps);
+      }
+      q = nn.rope(q, rope.cos, rope.sin, rope.rotation);
+      k = nn.rope(k, rope.cos, rope.sin, rope.rotation);
+
+      // New keys/values as [1, Hkv, T, D]; the cache stores keys after RoPE.
+      const fresh: Record<KvKind, Value> = {
+        key: g.op('Unsqueeze', [nn.transpose(k, [1, 0, 2]), g.ints([0])]),
+        value: g.op('Unsqueeze', [nn.transpose(v, [1, 0, 2]), g.ints([0])]),
       };
-      cache = { history: null, present: { key: join('key'), value: join('value') } };
+      // The cache attention reads: dequant(history) ++ residual ++ new, positions in order.
+      const present = {} as Record<KvKind, Value>;
+      for (const kind of KV_KINDS) present[kind] = presentOutput(kind, g.op('Concat', [residual[kind], fresh[kind]], { axis: 2 }));
+      let cache: AttentionCache;
+      if (!history.key || !history.value) {
+        cache = { history: null, present };
+      } else if (options.alignedHistory) {
+        cache = { history: { key: history.key, value: history.value, rows: historyRows! }, present };
+      } else {
+        // K and V histories end at different positions: cut the placeholders and join each to its present.
+        const join = (kind: KvKind) => g.op('Concat', [historyPart(kind), present[kind]], { axis: 2 });
+        cache = { history: null, present: { key: join('key'), value: join('value') } };
+      }
+      attn = groupedQueryAttention(nn, { heads, kvHeads, headDim }, nn.reshape(q, [-1, qDim]), cache, rope.bias);
     }
-    const attn = groupedQueryAttention(nn, { heads, kvHeads, headDim }, nn.reshape(q, [-1, qDim]), cache, bias);
     x = g.op('Add', [x, nn.projection(attn, p('wo'), [dim, qDim], w.wo)]);
 
     // --- SwiGLU MLP ---

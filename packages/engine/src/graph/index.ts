@@ -11,6 +11,8 @@ export {
   POSITION_IDS,
   pastName,
   presentName,
+  SEQLENS_K,
+  TOTAL_SEQUENCE_LENGTH,
 } from './cache-boundary';
 export type { BoundaryTensor, HistoryKind, KvKind } from './cache-boundary';
 export { GRAPH_DTYPES, bytesPerFloat } from './precision';

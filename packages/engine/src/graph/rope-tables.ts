@@ -44,3 +44,21 @@ export function ropeTables(config: Pick<ModelConfig, 'headDim' | 'ropeTheta' | '
   }
   return { cos, sinSigned, rotation, positions };
 }
+
+/**
+ * The same angles as GroupQueryAttention's rotary caches: cos and sin [positions, headDim / 2] per pair
+ * i (its channels by ropePairing: rotary_interleaved = 1 for interleaved pairs).
+ */
+export function ropeHalfTables(config: Pick<ModelConfig, 'headDim' | 'ropeTheta' | 'ropeScaling'>, positions: number): { cos: Float32Array; sin: Float32Array } {
+  const half = config.headDim / 2;
+  const invFreq = ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling);
+  const cos = new Float32Array(positions * half);
+  const sin = new Float32Array(positions * half);
+  for (let p = 0; p < positions; p++) {
+    for (let i = 0; i < half; i++) {
+      cos[p * half + i] = Math.cos(p * invFreq[i]);
+      sin[p * half + i] = Math.sin(p * invFreq[i]);
+    }
+  }
+  return { cos, sin };
+}

@@ -53,6 +53,13 @@ export interface OnnxSessionOptions {
   weightBits?: WeightBits;
   /** Elements per int4 block along K (power of two, 16..256, dividing every projection's K); default 32. */
   weightBlockSize?: number;
+  /**
+   * 'fused': attention and RoPE as one GroupQueryAttention node per layer (fewer kernels: GPU providers
+   * are bound by the cost of recording each); 'plain': Transpose/MatMul/Softmax ops (faster on the CPU,
+   * where GroupQueryAttention copies the cache out every run). Default: fused on GPU providers (when
+   * head_dim is a multiple of 16, without sliding window or q/k norm), plain on the CPU.
+   */
+  attention?: 'plain' | 'fused';
 }
 
 const DEFAULT_MAX_CONTEXT = 16384;
@@ -81,6 +88,14 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
   if (layerStatsTokens !== undefined && (!Number.isInteger(layerStatsTokens) || layerStatsTokens < 0)) {
     throw new CachePolicyError('layerStatsTokens', `got ${layerStatsTokens}, allowed: an integer >= 0 (0 = no per-layer statistics)`);
   }
+  // GroupQueryAttention takes head sizes that are multiples of 16 (stories260K's 8 is not). Its sliding
+  // window is checked against the reference on the CPU only, and with q/k norm (Qwen3) the WebGPU
+  // provider's own graph fusion rewrites the node into one it then rejects ("query shall be 3
+  // dimensions", H100, onnxruntime-node 1.30): those models default to plain.
+  const fusable = config.headDim % 16 === 0;
+  const attention = options.attention ?? (isGpuProvider(provider) && fusable && config.slidingWindow === null && !config.qkNorm ? 'fused' : 'plain');
+  if (attention !== 'plain' && attention !== 'fused') throw new CachePolicyError('attention', `got ${JSON.stringify(attention)}, allowed: plain, fused`);
+  if (attention === 'fused' && !fusable) throw new CachePolicyError('attention', `fused needs a head_dim that is a multiple of 16 (GroupQueryAttention); this model has head_dim ${config.headDim}: use plain`);
   const weightQuant = validateWeightQuant(options.weightBits ?? 16, options.weightBlockSize);
   checkWeightQuant(config, weightQuant);
   const onDevice = isGpuProvider(provider);
@@ -102,10 +117,12 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
     const h = history[k];
     return h.kind === 'packed' ? `packed:${h.reader.key}` : h.kind;
   };
-  // Same quantum -> same flush schedule -> K and V histories always cover the same positions.
-  const alignedHistory = history.key.kind !== 'none' && stores.key.quantum === stores.value.quantum;
-  const graphKey = `decoder-v${GRAPH_FORMAT_VERSION}|${weightsKey}|${dtype}|${maxContext}|k=${historyKey('key')}|v=${historyKey('value')}|aligned=${alignedHistory}|${weightQuantKey(weightQuant)}`;
-  const encoded = await cachedGraph(graphKey, () => buildDecoderGraph(config, model.weights, { dtype, maxContext, history, alignedHistory, weightQuant }).graph, {
+  const fusedAttention = attention === 'fused';
+  // Same quantum -> same flush schedule -> K and V histories always cover the same positions (the fused
+  // node takes no mask, so it reads each history cut to its tokens instead).
+  const alignedHistory = !fusedAttention && history.key.kind !== 'none' && stores.key.quantum === stores.value.quantum;
+  const graphKey = `decoder-v${GRAPH_FORMAT_VERSION}|${weightsKey}|${dtype}|${maxContext}|k=${historyKey('key')}|v=${historyKey('value')}|aligned=${alignedHistory}|${weightQuantKey(weightQuant)}|attention=${attention}`;
+  const encoded = await cachedGraph(graphKey, () => buildDecoderGraph(config, model.weights, { dtype, maxContext, history, alignedHistory, weightQuant, fusedAttention }).graph, {
     cacheDir: stable ? options.cacheDir : undefined,
     externalDataAbove: options.externalDataAbove,
   });
@@ -131,5 +148,5 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
     await stores.value.dispose();
     throw error;
   }
-  return new OnnxDecoderSession({ config, policy: checked, provider, dtype, maxContext, prefillChunk, alignedHistory, decoder, historyInputs, stores, codecs, layerStatsTokens, weights: weightQuant });
+  return new OnnxDecoderSession({ config, policy: checked, provider, dtype, maxContext, prefillChunk, alignedHistory, fusedAttention, decoder, historyInputs, stores, codecs, layerStatsTokens, weights: weightQuant });
 }

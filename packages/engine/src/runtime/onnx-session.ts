@@ -3,7 +3,7 @@
 // the state machine: it holds the cache tensors between runs and decides when to flush.
 import * as ort from 'onnxruntime-node';
 import type { CachePolicy, ExecutionProvider, LayerStat, WeightPrecision } from '../evaluation';
-import { ATTENTION_BIAS, HISTORY_ROWS, historyTokensName, INPUT_IDS, KV_KINDS, LOGITS, POSITION_IDS, pastName, presentName, type GraphDtype, type KvKind } from '../graph';
+import { ATTENTION_BIAS, HISTORY_ROWS, historyTokensName, INPUT_IDS, KV_KINDS, LOGITS, POSITION_IDS, pastName, presentName, SEQLENS_K, TOTAL_SEQUENCE_LENGTH, type GraphDtype, type KvKind } from '../graph';
 import type { ModelConfig } from '../model';
 import type { DecoderSession, KvMemory } from '../session';
 import { attentionBias } from './attention-bias';
@@ -12,7 +12,7 @@ import { DeviceTensorKeeper } from './device-tensors';
 import type { LayerCodecs } from '../codec';
 import type { KvSlot, KvStore } from './kv-store';
 import { LAYER_STATS_TOKENS, layerStatRows, leadingTokens, tensorStats } from './layer-stats';
-import { int64Tensor, tensorBytes } from './tensors';
+import { int32Tensor, int64Tensor, tensorBytes } from './tensors';
 
 export interface SessionParts {
   config: ModelConfig;
@@ -24,6 +24,8 @@ export interface SessionParts {
   prefillChunk: number;
   /** See DecoderGraphOptions.alignedHistory. */
   alignedHistory: boolean;
+  /** See DecoderGraphOptions.fusedAttention: the decoder takes lengths instead of positions and a mask. */
+  fusedAttention?: boolean;
   decoder: ort.InferenceSession;
   /** Names of the history inputs of layer l, kind k, in the order of KvSlot.history. */
   historyInputs: (layer: number, kind: KvKind) => string[];
@@ -51,6 +53,7 @@ export class OnnxDecoderSession implements DecoderSession {
   readonly maxContext: number;
   readonly prefillChunk: number;
   private readonly alignedHistory: boolean;
+  private readonly fusedAttention: boolean;
   private readonly config: ModelConfig;
   private readonly decoder: ort.InferenceSession;
   private readonly stores: Record<KvKind, KvStore>;
@@ -75,6 +78,7 @@ export class OnnxDecoderSession implements DecoderSession {
     this.maxContext = parts.maxContext;
     this.prefillChunk = parts.prefillChunk;
     this.alignedHistory = parts.alignedHistory;
+    this.fusedAttention = parts.fusedAttention ?? false;
     this.vocabSize = parts.config.vocabSize;
     this.weights = parts.weights ?? { bits: 16 };
     this.decoder = parts.decoder;
@@ -150,11 +154,14 @@ export class OnnxDecoderSession implements DecoderSession {
     // Aligned histories are attended in place: the bias masks a placeholder's rows (see graph/attention.ts).
     const keySlot = this.slots[0][0];
     const placeholder = this.alignedHistory && keySlot.historyTokens === 0 ? this.stores.key.placeholderRows : 0;
-    const feeds: Record<string, ort.Tensor> = {
-      [INPUT_IDS]: int64Tensor(tokens),
-      [POSITION_IDS]: int64Tensor(tokens.map((_, i) => start + i)),
-      [ATTENTION_BIAS]: attentionBias(start, tokens.length, this.config.slidingWindow, this.dtype, this.config.heads / this.config.kvHeads, placeholder),
-    };
+    const feeds: Record<string, ort.Tensor> = { [INPUT_IDS]: int64Tensor(tokens) };
+    if (this.fusedAttention) {
+      feeds[SEQLENS_K] = int32Tensor([start + tokens.length - 1]);
+      feeds[TOTAL_SEQUENCE_LENGTH] = int32Tensor([start + tokens.length], true);
+    } else {
+      feeds[POSITION_IDS] = int64Tensor(tokens.map((_, i) => start + i));
+      feeds[ATTENTION_BIAS] = attentionBias(start, tokens.length, this.config.slidingWindow, this.dtype, this.config.heads / this.config.kvHeads, placeholder);
+    }
     if (this.alignedHistory) {
       feeds[HISTORY_ROWS] = int64Tensor([placeholder || keySlot.historyTokens]);
     } else {

@@ -32,6 +32,11 @@ export function int64Tensor(values: number[]): ort.Tensor {
   return new ort.Tensor('int64', BigInt64Array.from(values.map((v) => BigInt(v))), [values.length]);
 }
 
+/** int32 [values.length], or a scalar (dims []) when `scalar`. */
+export function int32Tensor(values: number[], scalar = false): ort.Tensor {
+  return new ort.Tensor('int32', Int32Array.from(values), scalar ? [] : [values.length]);
+}
+
 /** Releases device memory of tensors that live on a GPU; CPU tensors are left to the GC. */
 export function disposeTensors(tensors: Iterable<ort.Tensor>): void {
   for (const t of tensors) if (t.location === 'gpu-buffer') t.dispose();

@@ -1,0 +1,89 @@
+// The decoder with fused attention (one GroupQueryAttention node per layer, the default on GPU
+// providers) run on the CPU provider: every family against the float64 reference, chunked prefill, and
+// packed / simulated quantized caches against the reference that quantizes on the same schedule.
+import { quantizerConfig } from '@kvbench/quant';
+import { describe, expect, it } from 'vitest';
+import type { CachePolicy } from '../src/evaluation';
+import { ReferenceModel } from '../src/reference';
+import { createOnnxSession, defaultCachePolicy } from '../src/runtime';
+import { FAMILIES, randomTokens, relativeError, tinyModel } from './graph-helpers';
+import { QuantizedReference } from './runtime-emulator';
+
+const PROMPT = 9;
+const STEPS = 24;
+
+describe('decoder graph with fused attention (GroupQueryAttention), fp32 on the CPU', () => {
+  for (const family of FAMILIES) {
+    it(`${family}: chunked prefill and ${STEPS} decode steps match the reference (rel. error < 1e-4)`, async () => {
+      // GroupQueryAttention takes head sizes that are multiples of 16 (real models: 64, 128).
+      const model = tinyModel(family, 1, { headDim: 16, ...(family === 'tiny-mistral' ? { slidingWindow: 12 } : {}) });
+      const tokens = randomTokens(PROMPT + STEPS, model.config.vocabSize, 11);
+      const reference = new ReferenceModel(model.config, model.weights, { maxSequence: 64 });
+      // Chunks of 4: the node also runs several new tokens after a past (not only a first prompt).
+      const session = await createOnnxSession(model, defaultCachePolicy(null), { attention: 'fused', prefillChunk: 4 });
+      try {
+        let expected!: Float64Array;
+        for (let p = 0; p < PROMPT; p++) expected = reference.forward(tokens[p], p);
+        let worst = relativeError(await session.prefill(tokens.slice(0, PROMPT)), expected);
+        for (let p = PROMPT; p < tokens.length; p++) {
+          worst = Math.max(worst, relativeError(await session.step(tokens[p]), reference.forward(tokens[p], p)));
+        }
+        expect(worst).toBeLessThan(1e-4);
+        expect(session.memory().tokens).toBe(tokens.length);
+      } finally {
+        await session.dispose();
+      }
+    });
+  }
+
+  const k4v2 = (p: Partial<CachePolicy> = {}): CachePolicy => ({
+    quant: { key: quantizerConfig({ bits: 4, groupSize: 8 }), value: quantizerConfig({ bits: 2, groupSize: 8 }) },
+    residualLength: 8,
+    prefill: 'quantize-all',
+    residualMode: 'append',
+    mode: 'packed',
+    ...p,
+  });
+  const CASES: { name: string; model: Parameters<typeof tinyModel>[0]; policy: CachePolicy }[] = [
+    { name: 'packed K4V2 per-token G8, R8 (history cut to its tokens, residual after it)', model: 'tiny-llama3-gqa', policy: k4v2() },
+    { name: 'simulated K4V2, keep-residual R6, q/k norm', model: 'tiny-qwen3-qknorm', policy: k4v2({ mode: 'simulated', prefill: 'keep-residual', residualLength: 6 }) },
+    {
+      name: 'per-channel K G8 / V G16 with R0 (K and V histories of different lengths)',
+      model: 'tiny-llama-mha',
+      policy: k4v2({ quant: { key: quantizerConfig({ bits: 4, axis: 'per-channel', groupSize: 8 }), value: quantizerConfig({ bits: 4, axis: 'per-channel', groupSize: 16 }) }, residualLength: 0 }),
+    },
+  ];
+  for (const c of CASES) {
+    it(`${c.name}: matches the quantizing reference, as the plain graph does`, async () => {
+      const model = tinyModel(c.model, 4, { headDim: 16 });
+      const tokens = randomTokens(PROMPT + 30, model.config.vocabSize, 5);
+      const reference = new QuantizedReference(model.config, model.weights, c.policy);
+      const fused = await createOnnxSession(model, c.policy, { attention: 'fused' });
+      const plain = await createOnnxSession(model, c.policy, { attention: 'plain' });
+      try {
+        const prompt = tokens.slice(0, PROMPT);
+        const logits = await fused.prefill(prompt);
+        let worst = relativeError(logits, reference.prefill(prompt));
+        let agreement = relativeError(logits, await plain.prefill(prompt));
+        for (let i = PROMPT; i < tokens.length; i++) {
+          const got = await fused.step(tokens[i]);
+          worst = Math.max(worst, relativeError(got, reference.step(tokens[i])));
+          agreement = Math.max(agreement, relativeError(got, await plain.step(tokens[i])));
+        }
+        expect(fused.cacheLayout()[0][0].historyTokens).toBeGreaterThan(0);
+        expect(worst).toBeLessThan(1e-4);
+        expect(agreement).toBeLessThan(1e-4);
+        expect(fused.memory().quantizedBytesPerToken).toBeCloseTo(plain.memory().quantizedBytesPerToken, 9);
+      } finally {
+        await fused.dispose();
+        await plain.dispose();
+      }
+    });
+  }
+
+  it('rejects an unknown attention option and fused attention for head sizes GroupQueryAttention does not take, naming the field', async () => {
+    const model = tinyModel('tiny-llama-mha', 1); // head_dim 8
+    await expect(createOnnxSession(model, defaultCachePolicy(null), { attention: 'flash' as never })).rejects.toThrow(/attention: got "flash"/);
+    await expect(createOnnxSession(model, defaultCachePolicy(null), { attention: 'fused' })).rejects.toThrow(/attention: .*head_dim 8/);
+  });
+});
