@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { ReferenceModel } from '../src/reference';
 import { createOnnxSession, defaultCachePolicy } from '../src/runtime';
-import { FAMILIES, randomTokens, relativeError, tinyModel } from './graph-helpers';
+import { FAMILIES, randomTokens, tinyModel, worstAgainstReference } from './graph-helpers';
 
 const PROMPT = 9;
 const STEPS = 32;
@@ -16,13 +16,7 @@ describe('decoder graph, fp32, full-precision cache', () => {
       const reference = new ReferenceModel(model.config, model.weights, { maxSequence: 64 });
       const session = await createOnnxSession(model, defaultCachePolicy(null));
       try {
-        let expected!: Float64Array;
-        for (let p = 0; p < PROMPT; p++) expected = reference.forward(tokens[p], p);
-        let worst = relativeError(await session.prefill(tokens.slice(0, PROMPT)), expected);
-        for (let p = PROMPT; p < tokens.length; p++) {
-          worst = Math.max(worst, relativeError(await session.step(tokens[p]), reference.forward(tokens[p], p)));
-        }
-        expect(worst).toBeLessThan(1e-4);
+        expect(await worstAgainstReference(session, reference, tokens, PROMPT)).toBeLessThan(1e-4);
         expect(session.provider).toBe('cpu');
         expect(session.memory().tokens).toBe(tokens.length);
       } finally {
@@ -37,13 +31,7 @@ describe('decoder graph, fp32, full-precision cache', () => {
     const reference = new ReferenceModel(model.config, model.weights, { maxSequence: 64 });
     const session = await createOnnxSession(model, defaultCachePolicy(null), { dtype: 'float16' });
     try {
-      let expected!: Float64Array;
-      for (let p = 0; p < PROMPT; p++) expected = reference.forward(tokens[p], p);
-      let worst = relativeError(await session.prefill(tokens.slice(0, PROMPT)), expected);
-      for (let p = PROMPT; p < tokens.length; p++) {
-        worst = Math.max(worst, relativeError(await session.step(tokens[p]), reference.forward(tokens[p], p)));
-      }
-      expect(worst).toBeLessThan(2e-2);
+      expect(await worstAgainstReference(session, reference, tokens, PROMPT)).toBeLessThan(2e-2);
       expect(session.memory().heldBytes).toBe(tokens.length * session.memory().fp16BytesPerToken); // fp16 cache
     } finally {
       await session.dispose();

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { CachePolicy } from '../src/evaluation';
 import { ReferenceModel } from '../src/reference';
 import { createOnnxSession, defaultCachePolicy } from '../src/runtime';
-import { FAMILIES, randomTokens, relativeError, tinyModel } from './graph-helpers';
+import { FAMILIES, randomTokens, relativeError, tinyModel, worstAgainstReference } from './graph-helpers';
 import { QuantizedReference } from './runtime-emulator';
 
 const PROMPT = 9;
@@ -22,13 +22,7 @@ describe('decoder graph with fused attention (GroupQueryAttention), fp32 on the 
       // Chunks of 4: the node also runs several new tokens after a past (not only a first prompt).
       const session = await createOnnxSession(model, defaultCachePolicy(null), { attention: 'fused', prefillChunk: 4 });
       try {
-        let expected!: Float64Array;
-        for (let p = 0; p < PROMPT; p++) expected = reference.forward(tokens[p], p);
-        let worst = relativeError(await session.prefill(tokens.slice(0, PROMPT)), expected);
-        for (let p = PROMPT; p < tokens.length; p++) {
-          worst = Math.max(worst, relativeError(await session.step(tokens[p]), reference.forward(tokens[p], p)));
-        }
-        expect(worst).toBeLessThan(1e-4);
+        expect(await worstAgainstReference(session, reference, tokens, PROMPT)).toBeLessThan(1e-4);
         expect(session.memory().tokens).toBe(tokens.length);
       } finally {
         await session.dispose();

@@ -1,5 +1,7 @@
 // Shared by the graph-* and runtime-* tests: tiny random models of every family and logit comparisons.
 import type { ModelConfig, ModelWeights } from '../src/model';
+import type { ReferenceModel } from '../src/reference';
+import type { DecoderSession } from '../src/session';
 import { presetConfig, randomModelWeights, type TinyPresetName } from '../src/model';
 
 export const FAMILIES: TinyPresetName[] = ['tiny-llama-mha', 'tiny-llama3-gqa', 'tiny-qwen2-bias', 'tiny-qwen3-qknorm', 'tiny-mistral'];
@@ -31,4 +33,18 @@ export function randomTokens(count: number, vocab: number, seed = 7): number[] {
     s = (Math.imul(s, 1103515245) + 12345) >>> 0;
     return s % vocab;
   });
+}
+
+/**
+ * Prefills `prompt` tokens, then decodes the rest one step at a time; returns the worst relative error of
+ * the session's logits against the full-precision float64 reference at every position it returns.
+ */
+export async function worstAgainstReference(session: DecoderSession, reference: ReferenceModel, tokens: number[], prompt: number): Promise<number> {
+  let expected!: Float64Array;
+  for (let p = 0; p < prompt; p++) expected = reference.forward(tokens[p], p);
+  let worst = relativeError(await session.prefill(tokens.slice(0, prompt)), expected);
+  for (let p = prompt; p < tokens.length; p++) {
+    worst = Math.max(worst, relativeError(await session.step(tokens[p]), reference.forward(tokens[p], p)));
+  }
+  return worst;
 }
