@@ -23,6 +23,9 @@ export class ForwardingSession implements DecoderSession {
   get weights() {
     return this.inner.weights;
   }
+  get attention() {
+    return this.inner.attention;
+  }
   reset(): void {
     this.target().reset();
   }

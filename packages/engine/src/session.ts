@@ -19,6 +19,8 @@ export interface DecoderSession {
   readonly vocabSize: number;
   /** Optional: the linear layers' weight precision; absent = as loaded (16). */
   readonly weights?: WeightPrecision;
+  /** Optional: how the ONNX graph computes attention ('fused' GroupQueryAttention on GPUs, else 'plain'). */
+  readonly attention?: 'plain' | 'fused';
   /** Forget the current sequence. */
   reset(): void;
   /** Reads `tokens` in one exact forward pass, stores them in the cache per `policy.prefill`; returns the last position's logits. */

@@ -152,5 +152,6 @@ describe('ONNX session layerStats (stories260K, cpu)', () => {
     expect(attn('attn.klMean', 'k').every((v) => v > 0)).toBe(true);
     attn('attn.relError', 'k').forEach((k, l) => expect(k).toBeLessThan(attn('attn.relError', 'v')[l]));
     expect(r.protocolRecord?.layerStatsSource).toMatch(/^onnx cpu: .*first 24 positions/);
+    expect(r.protocolRecord?.attention).toBe('plain'); // the CPU default (GPUs: fused where the model allows)
   });
 });

@@ -199,7 +199,7 @@ export async function runEvaluation(
       layerStats: [...quantized.layerStats(), ...(budget?.layerStats ?? []), ...attentionStats],
       samples: out.samples,
       nonFinite: quantized.nonFinite(),
-      protocolRecord: { protocol: options.protocol, ...out.record, kvBytesSource, layerStatsSource: quantized.layerStatsSource() },
+      protocolRecord: { protocol: options.protocol, ...out.record, kvBytesSource, layerStatsSource: quantized.layerStatsSource(), ...(quantized.attention ? { attention: quantized.attention } : {}) },
       engine,
       weights: quantized.weights ?? { bits: 16 },
       ...(budget ? { allocation: budget.allocation } : {}),

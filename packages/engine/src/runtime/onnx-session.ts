@@ -54,6 +54,7 @@ export class OnnxDecoderSession implements DecoderSession {
   readonly prefillChunk: number;
   private readonly alignedHistory: boolean;
   private readonly fusedAttention: boolean;
+  readonly attention: 'plain' | 'fused';
   private readonly config: ModelConfig;
   private readonly decoder: ort.InferenceSession;
   private readonly stores: Record<KvKind, KvStore>;
@@ -79,6 +80,7 @@ export class OnnxDecoderSession implements DecoderSession {
     this.prefillChunk = parts.prefillChunk;
     this.alignedHistory = parts.alignedHistory;
     this.fusedAttention = parts.fusedAttention ?? false;
+    this.attention = this.fusedAttention ? 'fused' : 'plain';
     this.vocabSize = parts.config.vocabSize;
     this.weights = parts.weights ?? { bits: 16 };
     this.decoder = parts.decoder;
