@@ -2,6 +2,7 @@
 // -> RoPE -> attention over dequant(history) ++ residual ++ new -> o, residual add, RMSNorm -> SwiGLU, residual add;
 // final norm and the lm head on the last position. The cache enters as past.* inputs and leaves as the
 // next residual (present.*); quantizing residual blocks into the history happens in the cache graphs.
+// With fusedAttention, RoPE and attention are one GroupQueryAttention node per layer (fused-attention.ts).
 import { GraphBuilder, type Value } from '@kvbench/onnx';
 import type { ModelConfig, ModelWeights } from '../model';
 import { groupedQueryAttention, type AttentionCache } from './attention';
