@@ -160,18 +160,26 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
     };
     // The history's real tokens (the input may carry a placeholder quantum).
     const historyPart = (kind: KvKind) => g.op('Slice', [history[kind]!, g.ints([0]), historyTokens[kind]!, g.ints([2])]);
+    // q [T, heads, D], k and v [T, kvHeads, D] out of the fused projection; Qwen3 RMS-normalizes each head of
+    // q and k (before RoPE).
+    const splitHeads = () => {
+      const [qFlat, kFlat, vFlat] = g.opN('Split', [qkv, g.ints([qDim, kvDim, kvDim])], 3, { axis: 1 });
+      let q = nn.reshape(qFlat, [-1, heads, headDim]);
+      let k = nn.reshape(kFlat, [-1, kvHeads, headDim]);
+      if (config.qkNorm) {
+        q = nn.rmsNorm(q, nn.weight(p('q_norm'), [headDim], w.qNorm!), config.rmsEps);
+        k = nn.rmsNorm(k, nn.weight(p('k_norm'), [headDim], w.kNorm!), config.rmsEps);
+      }
+      return { q, k, v: nn.reshape(vFlat, [-1, kvHeads, headDim]) };
+    };
 
     let attn: Value;
     if (gqa) {
-      let parts: Value | [Value, Value, Value];
+      // Without q/k norm the node splits the projection itself (and applies RoPE either way).
+      let parts: Value | [Value, Value, Value] = nn.reshape(qkv, [1, -1, qkvDim]);
       if (config.qkNorm) {
-        // Qwen3: RMSNorm over each head of q and k before RoPE (which the node applies).
-        const [qFlat, kFlat, vFlat] = g.opN('Split', [qkv, g.ints([qDim, kvDim, kvDim])], 3, { axis: 1 });
-        const q = nn.rmsNorm(nn.reshape(qFlat, [-1, heads, headDim]), nn.weight(p('q_norm'), [headDim], w.qNorm!), config.rmsEps);
-        const k = nn.rmsNorm(nn.reshape(kFlat, [-1, kvHeads, headDim]), nn.weight(p('k_norm'), [headDim], w.kNorm!), config.rmsEps);
-        parts = [nn.reshape(q, [1, -1, qDim]), nn.reshape(k, [1, -1, kvDim]), nn.reshape(vFlat, [1, -1, kvDim])];
-      } else {
-        parts = nn.reshape(qkv, [1, -1, qkvDim]);
+        const { q, k, v } = splitHeads();
+        parts = [nn.reshape(q, [1, -1, qDim]), nn.reshape(k, [1, -1, kvDim]), nn.reshape(v, [1, -1, kvDim])];
       }
       const past = (kind: KvKind) => (history[kind] ? g.op('Concat', [historyPart(kind), residual[kind]], { axis: 2 }) : residual[kind]);
       const out = fusedAttention(g, config, { qkv: parts, pastKey: past('key'), pastValue: past('value'), ...gqa });
@@ -183,17 +191,10 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
       attn = nn.reshape(out.output, [-1, qDim]);
     } else {
       const rope = plain!;
-      const [qFlat, kFlat, vFlat] = g.opN('Split', [qkv, g.ints([qDim, kvDim, kvDim])], 3, { axis: 1 });
-      let q = nn.reshape(qFlat, [-1, heads, headDim]);
-      let k = nn.reshape(kFlat, [-1, kvHeads, headDim]);
-      const v = nn.reshape(vFlat, [-1, kvHeads, headDim]);
-      if (config.qkNorm) {
-        // Qwen3: RMSNorm over each head, before RoPE.
-        q = nn.rmsNorm(q, nn.weight(p('q_norm'), [headDim], w.qNorm!), config.rmsEps);
-        k = nn.rmsNorm(k, nn.weight(p('k_norm'), [headDim], w.kNorm!), config.rmsEps);
-      }
-      q = nn.rope(q, rope.cos, rope.sin, rope.rotation);
-      k = nn.rope(k, rope.cos, rope.sin, rope.rotation);
+      const split = splitHeads();
+      const q = nn.rope(split.q, rope.cos, rope.sin, rope.rotation);
+      const k = nn.rope(split.k, rope.cos, rope.sin, rope.rotation);
+      const v = split.v;
 
       // New keys/values as [1, Hkv, T, D]; the cache stores keys after RoPE.
       const fresh: Record<KvKind, Value> = {

@@ -148,5 +148,5 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
     await stores.value.dispose();
     throw error;
   }
-  return new OnnxDecoderSession({ config, policy: checked, provider, dtype, maxContext, prefillChunk, alignedHistory, fusedAttention, decoder, historyInputs, stores, codecs, layerStatsTokens, weights: weightQuant });
+  return new OnnxDecoderSession({ config, policy: checked, provider, dtype, maxContext, prefillChunk, alignedHistory, attention, decoder, historyInputs, stores, codecs, layerStatsTokens, weights: weightQuant });
 }

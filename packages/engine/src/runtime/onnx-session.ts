@@ -24,8 +24,8 @@ export interface SessionParts {
   prefillChunk: number;
   /** See DecoderGraphOptions.alignedHistory. */
   alignedHistory: boolean;
-  /** See DecoderGraphOptions.fusedAttention: the decoder takes lengths instead of positions and a mask. */
-  fusedAttention?: boolean;
+  /** 'fused' (DecoderGraphOptions.fusedAttention): the decoder takes lengths instead of positions and a mask. Default 'plain'. */
+  attention?: 'plain' | 'fused';
   decoder: ort.InferenceSession;
   /** Names of the history inputs of layer l, kind k, in the order of KvSlot.history. */
   historyInputs: (layer: number, kind: KvKind) => string[];
@@ -53,7 +53,6 @@ export class OnnxDecoderSession implements DecoderSession {
   readonly maxContext: number;
   readonly prefillChunk: number;
   private readonly alignedHistory: boolean;
-  private readonly fusedAttention: boolean;
   readonly attention: 'plain' | 'fused';
   private readonly config: ModelConfig;
   private readonly decoder: ort.InferenceSession;
@@ -79,8 +78,7 @@ export class OnnxDecoderSession implements DecoderSession {
     this.maxContext = parts.maxContext;
     this.prefillChunk = parts.prefillChunk;
     this.alignedHistory = parts.alignedHistory;
-    this.fusedAttention = parts.fusedAttention ?? false;
-    this.attention = this.fusedAttention ? 'fused' : 'plain';
+    this.attention = parts.attention ?? 'plain';
     this.vocabSize = parts.config.vocabSize;
     this.weights = parts.weights ?? { bits: 16 };
     this.decoder = parts.decoder;
@@ -157,7 +155,7 @@ export class OnnxDecoderSession implements DecoderSession {
     const keySlot = this.slots[0][0];
     const placeholder = this.alignedHistory && keySlot.historyTokens === 0 ? this.stores.key.placeholderRows : 0;
     const feeds: Record<string, ort.Tensor> = { [INPUT_IDS]: int64Tensor(tokens) };
-    if (this.fusedAttention) {
+    if (this.attention === 'fused') {
       feeds[SEQLENS_K] = int32Tensor([start + tokens.length - 1]);
       feeds[TOTAL_SEQUENCE_LENGTH] = int32Tensor([start + tokens.length], true);
     } else {
