@@ -75,6 +75,33 @@ export function ensureRandomModel(modelsDir: string, preset: PresetName, layers:
   return dir;
 }
 
+/**
+ * Extends the session's context to `context` tokens (deterministic ids) in runs of `chunk`: prefill first,
+ * then append. Returns false when `stop()` ended it early.
+ */
+export async function fillContext(session: OnnxDecoderSession, context: number, chunk: number, stop: () => boolean = () => false): Promise<boolean> {
+  const have = session.memory().tokens;
+  const tokens = lcgTokens(context - have, 7 + have, session.vocabSize);
+  for (let i = 0; i < tokens.length; i += chunk) {
+    if (stop()) return false;
+    const part = tokens.slice(i, i + chunk);
+    if (session.memory().tokens === 0) await session.prefill(part);
+    else await session.append(part);
+  }
+  return true;
+}
+
+/** Milliseconds of each of `steps` decode steps after WARMUP untimed ones (token ids fixed per context). */
+export async function timeDecodeSteps(session: OnnxDecoderSession, context: number, steps: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let s = 0; s < WARMUP + steps; s++) {
+    const t = performance.now();
+    await session.step((s * 31 + context) % session.vocabSize);
+    if (s >= WARMUP) times.push(performance.now() - t);
+  }
+  return times;
+}
+
 /** Deterministic token ids (an LCG, as bench/engine/run.ts). */
 export function lcgTokens(n: number, seed: number, vocab: number): number[] {
   let s = seed >>> 0;
@@ -231,18 +258,8 @@ async function runChild(spec: ChildSpec): Promise<void> {
       failFloat16('run');
       const chunk = fillChunk(config.heads, context, bytes, spec.scoreMiB, spec.maxChunk);
       const fillStart = Date.now();
-      const tokens = lcgTokens(context - have, 7 + have, config.vocabSize);
-      let aborted = false;
-      for (let i = 0; i < tokens.length; i += chunk) {
-        // A build that runs well past the share (a wrong prediction) stops here rather than being killed.
-        if (Date.now() > spec.deadline + 20_000) {
-          aborted = true;
-          break;
-        }
-        const part = tokens.slice(i, i + chunk);
-        if (session.memory().tokens === 0) await session.prefill(part);
-        else await session.append(part);
-      }
+      // A build that runs well past the share (a wrong prediction) stops here rather than being killed.
+      const aborted = !(await fillContext(session, context, chunk, () => Date.now() > spec.deadline + 20_000));
       const fillSeconds = (Date.now() - fillStart) / 1000;
       if (aborted) {
         const note = `aborted: building ${context} tokens took over ${fillSeconds.toFixed(0)} s (predicted ${Number.isFinite(predicted) ? predicted.toFixed(0) : '?'} s), past this run's share of --budget`;
@@ -252,12 +269,7 @@ async function runChild(spec: ChildSpec): Promise<void> {
       }
       fills.push({ from: have, to: context, seconds: fillSeconds });
       const decodeStart = Date.now();
-      const times: number[] = [];
-      for (let s = 0; s < WARMUP + spec.steps; s++) {
-        const t = performance.now();
-        await session.step((s * 31 + context) % config.vocabSize);
-        if (s >= WARMUP) times.push(performance.now() - t);
-      }
+      const times = await timeDecodeSteps(session, context, spec.steps);
       const decodeEnd = Date.now();
       await sleep(250); // let the last samples arrive
       const m = session.memory();

@@ -10,7 +10,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createOnnxSession, loadHuggingFace, type ExecutionProvider, type OnnxDecoderSession, type SessionOptions } from '@kvbench/engine';
-import { cachePolicy, ensureRandomModel, fillChunk, lcgTokens, median, parseModels } from './decode-peer';
+import { cachePolicy, ensureRandomModel, fillChunk, fillContext, median, parseModels, timeDecodeSteps } from './decode-peer';
 
 const VARIANTS = ['default', 'plain', 'novalidation', 'int4'] as const;
 type Variant = (typeof VARIANTS)[number];
@@ -34,23 +34,10 @@ function variantOptions(variant: Variant, ep: ExecutionProvider, profilePrefix?:
   return { sessionOptions, weightBits: variant === 'int4' ? 4 : 16, ...(variant === 'plain' ? { attention: 'plain' as const } : {}) };
 }
 
-/** Builds `context` tokens in chunks, then times `steps` decode steps after 2 warm-up steps. */
+/** Builds `context` tokens in chunks, then times `steps` decode steps after the warm-up ones. */
 async function timeSteps(session: OnnxDecoderSession, context: number, steps: number, heads: number, bytes: number): Promise<number[]> {
-  const have = session.memory().tokens;
-  const tokens = lcgTokens(context - have, 7 + have, session.vocabSize);
-  const chunk = fillChunk(heads, context, bytes, 256, 512);
-  for (let i = 0; i < tokens.length; i += chunk) {
-    const part = tokens.slice(i, i + chunk);
-    if (session.memory().tokens === 0) await session.prefill(part);
-    else await session.append(part);
-  }
-  const times: number[] = [];
-  for (let s = 0; s < 2 + steps; s++) {
-    const t = performance.now();
-    await session.step((s * 31 + context) % session.vocabSize);
-    if (s >= 2) times.push(performance.now() - t);
-  }
-  return times;
+  await fillContext(session, context, fillChunk(heads, context, bytes, 256, 512));
+  return timeDecodeSteps(session, context, steps);
 }
 
 /** Sums the profile's events inside the last `runs` model_run windows, per category and operator. */
