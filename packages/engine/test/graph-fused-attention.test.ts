@@ -6,6 +6,9 @@ import { describe, expect, it } from 'vitest';
 import type { CachePolicy } from '../src/evaluation';
 import { ReferenceModel } from '../src/reference';
 import { createOnnxSession, defaultCachePolicy } from '../src/runtime';
+import { GraphBuilder } from '@kvbench/onnx';
+import { layerCodecs } from '../src/codec';
+import { packedHistoryReader } from '../src/graph/packed-history';
 import { FAMILIES, randomTokens, relativeError, tinyModel, worstAgainstReference } from './graph-helpers';
 import { QuantizedReference } from './runtime-emulator';
 
@@ -38,7 +41,9 @@ describe('decoder graph with fused attention (GroupQueryAttention), fp32 on the 
     mode: 'packed',
     ...p,
   });
-  const CASES: { name: string; model: Parameters<typeof tinyModel>[0]; policy: CachePolicy }[] = [
+  const kv = (k: number, v: number) => ({ key: quantizerConfig({ bits: k, groupSize: 8 }), value: quantizerConfig({ bits: v, groupSize: 8 }) });
+  // reference false: codecs the quantizing reference does not emulate (the plain graph is the check there).
+  const CASES: { name: string; model: Parameters<typeof tinyModel>[0]; policy: CachePolicy; reference?: false }[] = [
     { name: 'packed K4V2 per-token G8, R8 (history cut to its tokens, residual after it)', model: 'tiny-llama3-gqa', policy: k4v2() },
     { name: 'simulated K4V2, keep-residual R6, q/k norm', model: 'tiny-qwen3-qknorm', policy: k4v2({ mode: 'simulated', prefill: 'keep-residual', residualLength: 6 }) },
     {
@@ -46,22 +51,30 @@ describe('decoder graph with fused attention (GroupQueryAttention), fp32 on the 
       model: 'tiny-llama-mha',
       policy: k4v2({ quant: { key: quantizerConfig({ bits: 4, axis: 'per-channel', groupSize: 8 }), value: quantizerConfig({ bits: 4, axis: 'per-channel', groupSize: 16 }) }, residualLength: 0 }),
     },
+    { name: 'TurboQuant KQV 3 bits (a two-part codec)', model: 'tiny-llama3-gqa', policy: k4v2({ turbo: { scheme: 'KQV', seed: 3 } }), reference: false },
+    { name: 'Hadamard-rotated K2V2', model: 'tiny-llama3-gqa', policy: k4v2({ quant: kv(2, 2), rotation: { kind: 'hadamard', seed: 1 } }), reference: false },
+    {
+      name: 'per-layer quantizers that differ from layer to layer',
+      model: 'tiny-llama3-gqa',
+      policy: k4v2({ layers: [kv(4, 2), kv(2, 4)] }),
+      reference: false,
+    },
   ];
   for (const c of CASES) {
-    it(`${c.name}: matches the quantizing reference, as the plain graph does`, async () => {
+    it(`${c.name}: matches ${c.reference === false ? 'the plain graph' : 'the quantizing reference, as the plain graph does'}`, async () => {
       const model = tinyModel(c.model, 4, { headDim: 16 });
       const tokens = randomTokens(PROMPT + 30, model.config.vocabSize, 5);
-      const reference = new QuantizedReference(model.config, model.weights, c.policy);
+      const reference = c.reference === false ? null : new QuantizedReference(model.config, model.weights, c.policy);
       const fused = await createOnnxSession(model, c.policy, { attention: 'fused' });
       const plain = await createOnnxSession(model, c.policy, { attention: 'plain' });
       try {
         const prompt = tokens.slice(0, PROMPT);
         const logits = await fused.prefill(prompt);
-        let worst = relativeError(logits, reference.prefill(prompt));
+        let worst = reference ? relativeError(logits, reference.prefill(prompt)) : 0;
         let agreement = relativeError(logits, await plain.prefill(prompt));
         for (let i = PROMPT; i < tokens.length; i++) {
           const got = await fused.step(tokens[i]);
-          worst = Math.max(worst, relativeError(got, reference.step(tokens[i])));
+          if (reference) worst = Math.max(worst, relativeError(got, reference.step(tokens[i])));
           agreement = Math.max(agreement, relativeError(got, await plain.step(tokens[i])));
         }
         expect(fused.cacheLayout()[0][0].historyTokens).toBeGreaterThan(0);
@@ -74,6 +87,21 @@ describe('decoder graph with fused attention (GroupQueryAttention), fp32 on the 
       }
     });
   }
+
+  it('the packed-history reader unpacks through lookup tables (Gather) when asked, as on GPU providers, else arithmetically (Floor)', () => {
+    const model = tinyModel('tiny-llama3-gqa', 2, { headDim: 16 });
+    const codecs = layerCodecs(k4v2(), model.config)!;
+    const ops = (lookupTables: boolean) => {
+      const g = new GraphBuilder();
+      const reader = packedHistoryReader(codecs, 'float16', { lookupTables });
+      reader.dequantize(g, reader.inputs(0, 'key').map((t) => g.input(t.name, t.dtype, t.shape)), 0, 'key');
+      return g.nodes.map((n) => n.opType);
+    };
+    expect(ops(true)).toContain('Gather');
+    expect(ops(true)).not.toContain('Floor');
+    expect(ops(false)).toContain('Floor');
+    expect(ops(false)).not.toContain('Gather');
+  });
 
   it('rejects an unknown attention option and fused attention for head sizes GroupQueryAttention does not take, naming the field', async () => {
     const model = tinyModel('tiny-llama-mha', 1); // head_dim 8

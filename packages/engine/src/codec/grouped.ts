@@ -23,7 +23,7 @@ import { CachePolicyError } from '../cache-policy-error';
 import type { RotationOption } from '../evaluation';
 import type { GraphDtype } from '../graph/precision';
 import { tokenQuantum } from './quantum';
-import type { CodecPart, CodedBlock, TensorCodec } from './tensor-codec';
+import type { CodecPart, CodedBlock, DecodeOptions, TensorCodec } from './tensor-codec';
 
 export const GROUPED_PARTS = ['codes', 'scales', 'zeros'] as const;
 
@@ -90,9 +90,10 @@ export class GroupedCodec implements TensorCodec {
     return [q.codes, q.scales, q.zeros];
   }
 
-  decode(g: GraphBuilder, parts: Value[], dtype: GraphDtype): Value {
+  decode(g: GraphBuilder, parts: Value[], dtype: GraphDtype, options: DecodeOptions = {}): Value {
     const [codes, scales, zeros] = parts;
-    return this.rotate(g, emitUnpackDequantize(g, { codes, scales, zeros }, this.quantizer, this.emit(dtype)), dtype, true);
+    const unpack = options.lookupTables ? 'table' : 'arithmetic';
+    return this.rotate(g, emitUnpackDequantize(g, { codes, scales, zeros }, this.quantizer, { ...this.emit(dtype), unpack }), dtype, true);
   }
 
   fakeQuantize(g: GraphBuilder, x: Value, dtype: GraphDtype): Value {

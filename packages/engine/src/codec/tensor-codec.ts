@@ -4,6 +4,14 @@
 import type { Dim, DType, GraphBuilder, Value } from '@kvbench/onnx';
 import type { GraphDtype } from '../graph/precision';
 
+export interface DecodeOptions {
+  /**
+   * Unpack codes through lookup tables (a Gather) rather than arithmetic (MatMul, Floor, MatMul): fewer
+   * and smaller intermediate tensors, which GPU providers allocate per run; ORT's CPU Gather is slow.
+   */
+  lookupTables?: boolean;
+}
+
 /** One tensor of a packed history at the graph boundary. */
 export interface CodecPart {
   part: string;
@@ -34,7 +42,7 @@ export interface TensorCodec {
   /** block [1, kvHeads, T, headDim] (graph dtype) -> the parts, in format() order. */
   encode(g: GraphBuilder, block: Value, dtype: GraphDtype): Value[];
   /** The parts -> [1, kvHeads, S, headDim] in the graph dtype. */
-  decode(g: GraphBuilder, parts: Value[], dtype: GraphDtype): Value;
+  decode(g: GraphBuilder, parts: Value[], dtype: GraphDtype, options?: DecodeOptions): Value;
   /** decode(encode(x)) without packing (simulated mode). */
   fakeQuantize(g: GraphBuilder, x: Value, dtype: GraphDtype): Value;
   /** x = [1, kvHeads, tokens, headDim] float32, tokens a multiple of quantum. */

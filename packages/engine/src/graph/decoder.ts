@@ -29,7 +29,7 @@ import { ropeHalfTables, ropeTables } from './rope-tables';
 import { stackRows } from './stack-rows';
 
 /** Part of every graph cache key: bump when the graphs built here (or the emitters they use) change. */
-export const GRAPH_FORMAT_VERSION = 6;
+export const GRAPH_FORMAT_VERSION = 7;
 
 /** Reads a packed history inside a graph: declares its inputs and returns dequantized [1, H, S, D]. */
 export interface PackedHistoryReader {
@@ -182,10 +182,12 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
         parts = [nn.reshape(q, [1, -1, qDim]), nn.reshape(k, [1, -1, kvDim]), nn.reshape(v, [1, -1, kvDim])];
       }
       const past = (kind: KvKind) => (history[kind] ? g.op('Concat', [historyPart(kind), residual[kind]], { axis: 2 }) : residual[kind]);
-      const out = fusedAttention(g, config, { qkv: parts, pastKey: past('key'), pastValue: past('value'), ...gqa });
+      // Without a history the node's present is the residual: named as the output (no Identity kernel).
+      const presentNames = { key: history.key ? undefined : presentName(l, 'key', 'residual'), value: history.value ? undefined : presentName(l, 'value', 'residual') };
+      const out = fusedAttention(g, config, { qkv: parts, pastKey: past('key'), pastValue: past('value'), ...gqa }, presentNames);
       // The node returns past ++ new; the residual is what follows the history.
       const residualOf = (kind: KvKind, present: Value) =>
-        history[kind] ? g.op('Slice', [present, historyTokens[kind]!, g.ints([2 ** 62]), g.ints([2])]) : present;
+        history[kind] ? g.op('Slice', [present, historyTokens[kind]!, g.ints([2 ** 62]), g.ints([2])], {}, { names: [presentName(l, kind, 'residual')] }) : present;
       presentOutput('key', residualOf('key', out.presentKey));
       presentOutput('value', residualOf('value', out.presentValue));
       attn = nn.reshape(out.output, [-1, qDim]);
@@ -232,7 +234,7 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
   // Stored [dim, vocab] for the MatMul; with tied embeddings that is a second copy of the table (the
   // embedding Gather reads rows of [vocab, dim]).
   let logits = nn.linear(normed, nn.transposedWeight('lm_head', [vocabSize, dim], weights.lmHead));
-  if (dtype === 'float16') logits = g.op('Cast', [logits], { to: 1 });
+  if (dtype === 'float16') logits = g.op('Cast', [logits], { to: 1 }, { names: [LOGITS] });
   g.output(logits, LOGITS, 'float32', [1, vocabSize]);
   outputs.unshift({ name: LOGITS, dtype: 'float32', shape: [1, vocabSize] });
   return { graph: g, inputs, outputs };

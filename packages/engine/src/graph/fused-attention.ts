@@ -27,6 +27,8 @@ export function fusedAttention(
   g: GraphBuilder,
   config: Pick<ModelConfig, 'heads' | 'kvHeads' | 'headDim' | 'ropePairing' | 'slidingWindow'>,
   inputs: FusedAttentionInputs,
+  /** Graph names for the present key/value (when they are graph outputs as they are). */
+  presentNames: { key?: string; value?: string } = {},
 ): { output: Value; presentKey: Value; presentValue: Value } {
   const [q, k, v] = Array.isArray(inputs.qkv) ? inputs.qkv : [inputs.qkv, null, null];
   const [output, presentKey, presentValue] = g.opN(
@@ -42,7 +44,7 @@ export function fusedAttention(
       // The node's window counts the query's own key (measured on the CPU against the reference: W, not W - 1).
       local_window_size: config.slidingWindow === null ? -1 : config.slidingWindow,
     },
-    { domain: 'com.microsoft' },
+    { domain: 'com.microsoft', names: [g.fresh('attention'), presentNames.key ?? g.fresh('present_key'), presentNames.value ?? g.fresh('present_value')] },
   );
   return { output, presentKey, presentValue };
 }

@@ -158,7 +158,7 @@ export async function quantizedStores(o: QuantizedStoreOptions): Promise<{ store
   const history: Record<KvKind, HistorySpec> =
     policy.mode === 'packed'
       ? (() => {
-          const reader = packedHistoryReader(codecs, dtype);
+          const reader = packedHistoryReader(codecs, dtype, { lookupTables: o.onDevice });
           return { key: { kind: 'packed', reader }, value: { kind: 'packed', reader } };
         })()
       : { key: { kind: 'float' }, value: { kind: 'float' } };
