@@ -7,7 +7,7 @@
 // Each (model, cache) runs in its own child process so that its GPU memory (nvidia-smi, sampled every
 // 50 ms) starts from nothing: the baseline is the device memory once the session is created (weights
 // loaded), and each context's peak is measured against it. The child builds the contexts in ascending
-// order (chunked prefill / append), times `steps` decode steps after 2 warm-up steps at each, and skips a
+// order (chunked prefill / append), times `steps` decode steps after WARMUP untimed ones at each, and skips a
 // context when its fill is predicted to overrun the child's share of --budget.
 //
 // Usage (from the repository root):
@@ -29,7 +29,10 @@ import { GpuMemorySampler } from './gpu-memory';
 
 export const CACHE_NAMES = ['fp16', 'K4V4', 'K4V2', 'K2V2'] as const;
 export type CacheName = (typeof CACHE_NAMES)[number];
-const WARMUP = 2;
+// Untimed steps before the timed ones. Our packed-cache steps keep getting faster over the first few
+// dozen steps of a process (WebGPU warm-up: 13.7 ms at the first context measured, 6.8 ms a few contexts
+// later, bench/results/gpu-decode-profile.md); 32 on both sides measures the steady state.
+export const WARMUP = 32;
 
 /** Bits of keys and values per cache name; null = full precision. */
 export function cacheBits(name: string): { k: number; v: number } | null {

@@ -1,19 +1,25 @@
 // Where a decode step's time goes: the median step of our engine for a random-weight model under a few
 // session variants (default, plain-op attention, WebGPU validation off, int4 weights), and per cache one ONNX Runtime
-// profile of the default variant's decode steps at the smallest context, summed per operator type
+// profile of the default variant's decode steps at the smallest context (or --profile-context), summed per operator type
 // (host-side kernel time, plus the GPU's own timestamps where the provider records them).
 // Result: bench/results/gpu-decode-profile.md.
 //   node .device/device-entry.mjs profile [--ep webgpu] [--model Llama-3.2-1B:4] [--vocab 8192]
-//     [--contexts 1024,8192] [--caches fp16,K4V2] [--steps 16] [--variants default,plain,novalidation,int4]
+//     [--contexts 1024,8192] [--profile-context N] [--caches fp16,K4V2] [--profile-caches LIST (default --caches; '' none)]
+//     [--steps 16] [--variants default,plain,novalidation,int4,simplecache,nocache,pendingN]
 //     [--models-dir /tmp/kvb-gpu/models] [--work /tmp/kvb-gpu/profile] [--out FILE.md]
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createOnnxSession, loadHuggingFace, type ExecutionProvider, type OnnxDecoderSession, type SessionOptions } from '@kvbench/engine';
-import { cachePolicy, ensureRandomModel, fillChunk, fillContext, median, parseModels, timeDecodeSteps } from './decode-peer';
+import { cachePolicy, ensureRandomModel, fillChunk, fillContext, median, parseModels, timeDecodeSteps, WARMUP } from './decode-peer';
 
-const VARIANTS = ['default', 'plain', 'novalidation', 'int4'] as const;
-type Variant = (typeof VARIANTS)[number];
+// simplecache / nocache (WebGPU storage buffers cached by exact size / not at all, instead of ORT's
+// size buckets) and pendingN (N kernels per command buffer; ORT's default is 16) change
+// process-wide WebGPU settings, which the first session of a process fixes: run them in a process of
+// their own (--variants pending16).
+const VARIANTS = ['default', 'plain', 'novalidation', 'int4', 'simplecache', 'nocache'] as const;
+type Variant = (typeof VARIANTS)[number] | `pending${number}`;
+const isVariant = (v: string): v is Variant => (VARIANTS as readonly string[]).includes(v) || /^pending[1-9]\d*$/.test(v);
 
 interface ProfileEvent {
   cat: string;
@@ -25,8 +31,13 @@ interface ProfileEvent {
 
 /** Session options, weight bits and attention of a variant ('plain': plain-op attention where GPUs default to fused). */
 function variantOptions(variant: Variant, ep: ExecutionProvider, profilePrefix?: string): { sessionOptions: SessionOptions; weightBits: 4 | 16; attention?: 'plain' } {
-  const sessionOptions: SessionOptions = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
+  const extra: Record<string, unknown> = { session: { intra_op: { allow_spinning: '0' } } };
+  if (variant.startsWith('pending')) extra['ep.webgpuexecutionprovider.maxNumPendingDispatches'] = variant.slice('pending'.length);
+  const sessionOptions: SessionOptions = { extra };
   if (variant === 'novalidation' && ep === 'webgpu') sessionOptions.executionProviders = [{ name: 'webgpu', validationMode: 'disabled' } as never];
+  if ((variant === 'simplecache' || variant === 'nocache') && ep === 'webgpu') {
+    sessionOptions.executionProviders = [{ name: 'webgpu', storageBufferCacheMode: variant === 'nocache' ? 'disabled' : 'simple' } as never];
+  }
   if (profilePrefix) {
     sessionOptions.enableProfiling = true;
     sessionOptions.profileFilePrefix = profilePrefix;
@@ -40,6 +51,25 @@ async function timeSteps(session: OnnxDecoderSession, context: number, steps: nu
   return timeDecodeSteps(session, context, steps);
 }
 
+/**
+ * Records the duration of each of the session's decoder run() calls (ONNX Runtime's call, feeds in and
+ * outputs out), to tell it from the rest of a step. A diagnostic: it reaches into the session.
+ */
+function recordRuns(session: OnnxDecoderSession): number[] {
+  const decoder = (session as unknown as { decoder: { run: (...args: unknown[]) => Promise<unknown> } }).decoder;
+  const run = decoder.run.bind(decoder);
+  const runs: number[] = [];
+  decoder.run = async (...args: unknown[]) => {
+    const t = performance.now();
+    try {
+      return await run(...args);
+    } finally {
+      runs.push(performance.now() - t);
+    }
+  };
+  return runs;
+}
+
 /** Sums the profile's events inside the last `runs` model_run windows, per category and operator. */
 export function summarizeProfile(events: ProfileEvent[], runs: number): { rows: string[]; stepUs: number; perRun: number } {
   const windows = events.filter((e) => e.cat === 'Session' && e.name === 'model_run').slice(-runs);
@@ -50,7 +80,9 @@ export function summarizeProfile(events: ProfileEvent[], runs: number): { rows: 
     if (e.cat === 'Session' || !inside(e)) continue;
     // Host-side node events carry op_name; the WebGPU provider's GPU timestamps ('Api') are named by
     // node, and GraphBuilder names nodes n_<Op>_<index>.
-    const op = typeof e.args?.op_name === 'string' ? e.args.op_name : (/^n_([A-Za-z0-9]+)_\d+/.exec(e.name)?.[1] ?? e.name);
+    let op = typeof e.args?.op_name === 'string' ? e.args.op_name : (/^n_([A-Za-z0-9]+)_\d+/.exec(e.name)?.[1] ?? e.name);
+    // A node may run several programs (GroupQueryAttention: split/rotary, copy, QK, softmax·V): name them.
+    if (typeof e.args?.shader_name === 'string') op += `: ${e.args.shader_name}`;
     const key = `${e.cat} | ${op}`;
     const g = groups.get(key) ?? { us: 0, count: 0 };
     g.us += e.dur;
@@ -85,9 +117,11 @@ export async function decodeProfileMain(argv: string[]): Promise<void> {
       model: { type: 'string', default: 'Llama-3.2-1B:4' },
       vocab: { type: 'string', default: '8192' },
       contexts: { type: 'string', default: '1024,8192' },
+      'profile-context': { type: 'string' },
       caches: { type: 'string', default: 'fp16,K4V2' },
+      'profile-caches': { type: 'string' },
       steps: { type: 'string', default: '16' },
-      variants: { type: 'string', default: VARIANTS.join(',') },
+      variants: { type: 'string', default: 'default,plain,novalidation,int4' },
       dtype: { type: 'string', default: 'float16' },
       'models-dir': { type: 'string', default: '/tmp/kvb-gpu/models' },
       work: { type: 'string', default: '/tmp/kvb-gpu/profile' },
@@ -102,19 +136,21 @@ export async function decodeProfileMain(argv: string[]): Promise<void> {
   const caches = args.caches!.split(',');
   const steps = Number(args.steps);
   const variants = args.variants!.split(',') as Variant[];
-  for (const v of variants) if (!VARIANTS.includes(v)) throw new Error(`--variants: ${JSON.stringify(v)} is not one of ${VARIANTS.join(', ')}`);
+  for (const v of variants) if (!isVariant(v)) throw new Error(`--variants: ${JSON.stringify(v)} is not one of ${VARIANTS.join(', ')}, pendingN`);
   mkdirSync(args.work!, { recursive: true });
   const model = await loadHuggingFace(ensureRandomModel(args['models-dir']!, preset, layers, vocab));
   const { config } = model;
   const bytes = dtype === 'float16' ? 2 : 4;
-  const maxContext = Math.max(...contexts) + steps + 8;
+  const profileContext = args['profile-context'] ? Number(args['profile-context']) : contexts[0];
+  if (!Number.isInteger(profileContext) || profileContext < 1) throw new Error(`--profile-context: got ${JSON.stringify(args['profile-context'])}, want a positive integer`);
+  const maxContext = Math.max(...contexts, profileContext) + steps + 8;
   const out: string[] = [
     `# Decode step on ${ep}: variants and an operator profile`,
     '',
-    `Model: random-weight ${preset} shape, ${layers} layers, vocabulary ${vocab}, ${dtype}; cache policy as gpu-peer.md (quanto per-token G64, residual 128). Median of ${steps} steps after 2 warm-up steps; \`node .device/device-entry.mjs profile ${argv.join(' ')}\`.`,
+    `Model: random-weight ${preset} shape, ${layers} layers, vocabulary ${vocab}, ${dtype}; cache policy as gpu-peer.md (quanto per-token G64, residual 128). Median of ${steps} steps after ${WARMUP} warm-up steps; \`node .device/device-entry.mjs profile ${argv.join(' ')}\`.`,
     '',
-    '| variant | cache | context | median step (ms) | min | max |',
-    '|---|---|---:|---:|---:|---:|',
+    '| variant | cache | context | median step (ms) | min | max | median decoder run() (ms) |',
+    '|---|---|---:|---:|---:|---:|---:|',
   ];
   const print = () => console.log(out.join('\n'));
   for (const variant of variants) {
@@ -124,21 +160,24 @@ export async function decodeProfileMain(argv: string[]): Promise<void> {
       try {
         session = await createOnnxSession(model, cachePolicy(cache, 128), { provider: ep, dtype, maxContext, sessionOptions, layerStatsTokens: 0, weightBits, attention });
         for (const context of contexts) {
+          const runs = recordRuns(session);
           const times = await timeSteps(session, context, steps, config.heads, bytes);
-          out.push(`| ${variant} | ${cache} | ${context} | ${median(times).toFixed(2)} | ${Math.min(...times).toFixed(2)} | ${Math.max(...times).toFixed(2)} |`);
+          const stepRuns = runs.slice(-steps);
+          out.push(`| ${variant} | ${cache} | ${context} | ${median(times).toFixed(2)} | ${Math.min(...times).toFixed(2)} | ${Math.max(...times).toFixed(2)} | ${median(stepRuns).toFixed(2)} |`);
           console.log(out[out.length - 1]);
         }
       } catch (error) {
-        out.push(`| ${variant} | ${cache} | | failed: ${(error as Error).message.slice(0, 160).replace(/\|/g, '/')} | | |`);
+        out.push(`| ${variant} | ${cache} | | failed: ${(error as Error).message.slice(0, 160).replace(/\|/g, '/')} | | | |`);
       } finally {
         await session?.dispose();
       }
     }
   }
 
-  // One profiled session per cache: the default variant, the smallest context.
-  const context = contexts[0];
-  for (const cache of caches) {
+  // One profiled session per cache: the default variant, the smallest context unless --profile-context.
+  const context = profileContext;
+  const profiled = args['profile-caches'] === undefined ? caches : args['profile-caches'].split(',').filter(Boolean);
+  for (const cache of profiled) {
     const work = join(args.work!, `profile-${cache}`);
     mkdirSync(work, { recursive: true });
     const { sessionOptions, weightBits } = variantOptions('default', ep, join(work, 'ort-profile'));

@@ -49,7 +49,9 @@ nvidia-smi --query-gpu=name,memory.total,memory.used,driver_version --format=csv
 python3 -c 'import torch, transformers; print("torch", torch.__version__, "transformers", transformers.__version__, "cuda", torch.cuda.is_available())' || true
 
 if ! skipped consistency; then
-  t=$(limit 140 400); b=$(( t - 25 ))
+  # The reserve is for the decode parts; none when they are skipped.
+  reserve=400; skipped ours && skipped peer && reserve=0
+  t=$(limit 140 $reserve); b=$(( t - 25 ))
   stamp "consistency (limit ${t} s, budget ${b} s)"
   timeout -k 10 "$t" "$NODE" "$ENTRY" consistency --ep "$EP" --out-dir "$OUT" --models-dir "$WORK/models" --budget "$b"
   echo "consistency exit $?"

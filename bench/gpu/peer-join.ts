@@ -63,7 +63,7 @@ export function joinMarkdown(ours: Report<OursRow> | null, peer: Report<PeerRow>
   keys.sort((a, b) => a.model.localeCompare(b.model) || a.context - b.context || cacheOrder.indexOf(a.cache) - cacheOrder.indexOf(b.cache));
 
   const os = (ours?.setup ?? {}) as { provider?: string; dtype?: string; steps?: number; warmup?: number; residual?: number; vocab?: number; maxChunk?: number; scoreMiB?: number };
-  const ps = (peer?.setup ?? {}) as { steps?: number; chunk?: number; cudnnSdp?: boolean };
+  const ps = (peer?.setup ?? {}) as { steps?: number; warmup?: number; chunk?: number; cudnnSdp?: boolean };
   const versions = (peer?.versions ?? {}) as Record<string, string>;
   const dtypes = [...new Set(oursOk.map((r) => r.dtype))].join(', ') || '-';
   const lines: string[] = [
@@ -76,7 +76,7 @@ export function joinMarkdown(ours: Report<OursRow> | null, peer: Report<PeerRow>
     `- ours: onnxruntime-node ${ours ? '' : '(no result) '}${os.provider ?? '?'} provider, compute and cache dtype ${dtypes}${os.provider && os.provider !== 'cpu' ? ', cache state kept on the GPU between steps (gpu-buffer outputs)' : ''}, logits returned to the host each step`,
     `- peer: transformers ${versions.transformers ?? '?'}, torch ${versions.torch ?? '?'} (CUDA ${versions.cuda ?? '?'}), float16, attention ${JSON.stringify(peer?.attention ?? '?')}${ps.cudnnSdp === false ? ' with cuDNN SDPA off (flash / memory-efficient kernels)' : ps.cudnnSdp ? ' with cuDNN SDPA on (a plan per key length)' : ''}; fp16 = transformers' DynamicCache; the quantized caches = a transformers Cache (layers subclass ${String(peer?.cacheLayerBase ?? '?')}) with the same quantizer: bit-packed uint8 codes + fp16 scale/shift, whole history dequantized each step; logits copied to the host each step as ours`,
     `- caches: fp16 (no quantization; ours in the compute dtype); KxVy = keys x bits, values y bits, quanto asymmetric min-max, per-token groups of 64 along head_dim, fp16 metadata, quantize-all prefill, residual ${os.residual ?? 128} fp16 tokens appended to the packed history whenever it reaches ${os.residual ?? 128}`,
-    `- the context is built in chunks (ours: prefill/append, chunk <= ${os.maxChunk ?? '?'} tokens and attention scores <= ${os.scoreMiB ?? '?'} MiB per chunk; peer: ${ps.chunk ?? '?'}-token forward calls), then ${os.warmup ?? 2} warm-up and ${os.steps ?? '?'} timed decode steps (peer ${ps.steps ?? '?'}); step = median; no flush falls inside the timed steps (the residual stays under ${os.residual ?? 128})`,
+    `- the context is built in chunks (ours: prefill/append, chunk <= ${os.maxChunk ?? '?'} tokens and attention scores <= ${os.scoreMiB ?? '?'} MiB per chunk; peer: ${ps.chunk ?? '?'}-token forward calls), then ${os.warmup ?? 2} warm-up and ${os.steps ?? '?'} timed decode steps (peer ${ps.warmup ?? 2} and ${ps.steps ?? '?'}); step = median (a flush of the residual, every ${os.residual ?? 128} tokens, can fall inside the timed steps: one step of them, which the median leaves out)`,
     '',
     '## Decode speed',
     '',
