@@ -175,12 +175,14 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
 
     let attn: Value;
     if (gqa) {
-      // Without q/k norm the node splits the projection itself (and applies RoPE either way).
-      let parts: Value | [Value, Value, Value] = nn.reshape(qkv, [1, -1, qkvDim]);
+      // The node takes the projection packed (it splits q/k/v and applies RoPE itself); with q/k norm the
+      // heads are normalized and packed again (see FusedAttentionInputs.qkv).
+      let packed = qkv;
       if (config.qkNorm) {
         const { q, k, v } = splitHeads();
-        parts = [nn.reshape(q, [1, -1, qDim]), nn.reshape(k, [1, -1, kvDim]), nn.reshape(v, [1, -1, kvDim])];
+        packed = g.op('Concat', [q, k, v], { axis: 1 });
       }
+      const parts = nn.reshape(packed, [1, -1, qkvDim]);
       const past = (kind: KvKind) => (history[kind] ? g.op('Concat', [historyPart(kind), residual[kind]], { axis: 2 }) : residual[kind]);
       // Without a history the node's present is the residual: named as the output (no Identity kernel).
       const presentNames = { key: history.key ? undefined : presentName(l, 'key', 'residual'), value: history.value ? undefined : presentName(l, 'value', 'residual') };

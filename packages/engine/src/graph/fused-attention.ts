@@ -8,8 +8,11 @@ import type { GraphBuilder, Value } from '@kvbench/onnx';
 import type { ModelConfig } from '../model';
 
 export interface FusedAttentionInputs {
-  /** [1, T, (heads + 2 kvHeads) headDim] (q ++ k ++ v), or the three parts [1, T, heads*headDim] / [1, T, kvHeads*headDim]. */
-  qkv: Value | [Value, Value, Value];
+  /**
+   * [1, T, (heads + 2 kvHeads) headDim]: q ++ k ++ v, packed (given apart, with q/k norm before them, the
+   * WebGPU provider's graph fusion turns the node into one it rejects: "query shall be 3 dimensions").
+   */
+  qkv: Value;
   /** [1, kvHeads, P, headDim]: every position before this run, keys after RoPE. */
   pastKey: Value;
   pastValue: Value;
@@ -30,10 +33,9 @@ export function fusedAttention(
   /** Graph names for the present key/value (when they are graph outputs as they are). */
   presentNames: { key?: string; value?: string } = {},
 ): { output: Value; presentKey: Value; presentValue: Value } {
-  const [q, k, v] = Array.isArray(inputs.qkv) ? inputs.qkv : [inputs.qkv, null, null];
   const [output, presentKey, presentValue] = g.opN(
     'GroupQueryAttention',
-    [q, k, v, inputs.pastKey, inputs.pastValue, inputs.seqlensK, inputs.totalLength, inputs.cos, inputs.sin],
+    [inputs.qkv, null, null, inputs.pastKey, inputs.pastValue, inputs.seqlensK, inputs.totalLength, inputs.cos, inputs.sin],
     3,
     {
       num_heads: config.heads,

@@ -57,7 +57,7 @@ export interface OnnxSessionOptions {
    * 'fused': attention and RoPE as one GroupQueryAttention node per layer (fewer kernels: GPU providers
    * are bound by the cost of recording each); 'plain': Transpose/MatMul/Softmax ops (faster on the CPU,
    * where GroupQueryAttention copies the cache out every run). Default: fused on GPU providers (when
-   * head_dim is a multiple of 16, without sliding window or q/k norm), plain on the CPU.
+   * head_dim is a multiple of 16, without sliding window), plain on the CPU.
    */
   attention?: 'plain' | 'fused';
 }
@@ -89,11 +89,9 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
     throw new CachePolicyError('layerStatsTokens', `got ${layerStatsTokens}, allowed: an integer >= 0 (0 = no per-layer statistics)`);
   }
   // GroupQueryAttention takes head sizes that are multiples of 16 (stories260K's 8 is not). Its sliding
-  // window is checked against the reference on the CPU only, and with q/k norm (Qwen3) the WebGPU
-  // provider's own graph fusion rewrites the node into one it then rejects ("query shall be 3
-  // dimensions", H100, onnxruntime-node 1.30): those models default to plain.
+  // window is checked against the reference on the CPU only: windowed models default to plain.
   const fusable = config.headDim % 16 === 0;
-  const attention = options.attention ?? (isGpuProvider(provider) && fusable && config.slidingWindow === null && !config.qkNorm ? 'fused' : 'plain');
+  const attention = options.attention ?? (isGpuProvider(provider) && fusable && config.slidingWindow === null ? 'fused' : 'plain');
   if (attention !== 'plain' && attention !== 'fused') throw new CachePolicyError('attention', `got ${JSON.stringify(attention)}, allowed: plain, fused`);
   if (attention === 'fused' && !fusable) throw new CachePolicyError('attention', `fused needs a head_dim that is a multiple of 16 (GroupQueryAttention); this model has head_dim ${config.headDim}: use plain`);
   const weightQuant = validateWeightQuant(options.weightBits ?? 16, options.weightBlockSize);
