@@ -29,7 +29,7 @@ import { ropeHalfTables, ropeTables } from './rope-tables';
 import { stackRows } from './stack-rows';
 
 /** Part of every graph cache key: bump when the graphs built here (or the emitters they use) change. */
-export const GRAPH_FORMAT_VERSION = 7;
+export const GRAPH_FORMAT_VERSION = 8;
 
 /** Reads a packed history inside a graph: declares its inputs and returns dequantized [1, H, S, D]. */
 export interface PackedHistoryReader {
