@@ -94,6 +94,9 @@ export async function fillContext(session: OnnxDecoderSession, context: number, 
   return true;
 }
 
+/** The session's maxContext for timing `steps` decode steps (after WARMUP) at each of `contexts`, with a margin. */
+export const decodeMaxContext = (contexts: number[], steps: number) => Math.max(...contexts) + WARMUP + steps + 8;
+
 /** Milliseconds of each of `steps` decode steps after WARMUP untimed ones (token ids fixed per context). */
 export async function timeDecodeSteps(session: OnnxDecoderSession, context: number, steps: number): Promise<number[]> {
   const times: number[] = [];
@@ -213,7 +216,7 @@ async function runChild(spec: ChildSpec): Promise<void> {
   try {
     const model = await loadHuggingFace(spec.modelDir);
     const config = model.config;
-    const maxContext = Math.max(...spec.contexts) + WARMUP + spec.steps + 8;
+    const maxContext = decodeMaxContext(spec.contexts, spec.steps);
     const policy = cachePolicy(spec.cache, spec.residual);
     const sessionOptions = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
     let dtype = spec.dtype;

@@ -11,7 +11,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createOnnxSession, loadHuggingFace, type ExecutionProvider, type OnnxDecoderSession, type SessionOptions } from '@kvbench/engine';
-import { cachePolicy, ensureRandomModel, fillChunk, fillContext, median, parseModels, timeDecodeSteps, WARMUP } from './decode-peer';
+import { cachePolicy, decodeMaxContext, ensureRandomModel, fillChunk, fillContext, median, parseModels, timeDecodeSteps, WARMUP } from './decode-peer';
 
 // simplecache / nocache (WebGPU storage buffers cached by exact size / not at all, instead of ORT's
 // size buckets) and pendingN (N kernels per command buffer; ORT's default is 16) change
@@ -143,7 +143,7 @@ export async function decodeProfileMain(argv: string[]): Promise<void> {
   const bytes = dtype === 'float16' ? 2 : 4;
   const profileContext = args['profile-context'] ? Number(args['profile-context']) : contexts[0];
   if (!Number.isInteger(profileContext) || profileContext < 1) throw new Error(`--profile-context: got ${JSON.stringify(args['profile-context'])}, want a positive integer`);
-  const maxContext = Math.max(...contexts, profileContext) + steps + 8;
+  const maxContext = decodeMaxContext([...contexts, profileContext], steps);
   const out: string[] = [
     `# Decode step on ${ep}: variants and an operator profile`,
     '',
@@ -159,10 +159,10 @@ export async function decodeProfileMain(argv: string[]): Promise<void> {
       let session: OnnxDecoderSession | null = null;
       try {
         session = await createOnnxSession(model, cachePolicy(cache, 128), { provider: ep, dtype, maxContext, sessionOptions, layerStatsTokens: 0, weightBits, attention });
+        const runs = recordRuns(session);
         for (const context of contexts) {
-          const runs = recordRuns(session);
           const times = await timeSteps(session, context, steps, config.heads, bytes);
-          const stepRuns = runs.slice(-steps);
+          const stepRuns = runs.slice(-steps); // one decoder run per step; the timed steps are the last ones
           out.push(`| ${variant} | ${cache} | ${context} | ${median(times).toFixed(2)} | ${Math.min(...times).toFixed(2)} | ${Math.max(...times).toFixed(2)} | ${median(stepRuns).toFixed(2)} |`);
           console.log(out[out.length - 1]);
         }
