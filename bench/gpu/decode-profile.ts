@@ -1,11 +1,12 @@
 // Where a decode step's time goes: the median step of our engine for a random-weight model under a few
-// session variants (default, plain-op attention, WebGPU validation off, int4 weights), and per cache one ONNX Runtime
+// session variants (default, plain-op attention, one MatMul per projection instead of split-K, WebGPU validation
+// off, int4 weights), and per cache one ONNX Runtime
 // profile of the default variant's decode steps at the smallest context (or --profile-context), summed per operator type
 // (host-side kernel time, plus the GPU's own timestamps where the provider records them).
 // Result: bench/results/gpu-decode-profile.md.
 //   node .device/device-entry.mjs profile [--ep webgpu] [--model Llama-3.2-1B:4] [--vocab 8192]
 //     [--contexts 1024,8192] [--profile-context N] [--caches fp16,K4V2] [--profile-caches LIST (default --caches; '' none)]
-//     [--steps 16] [--variants default,plain,novalidation,int4,simplecache,nocache,pendingN]
+//     [--steps 16] [--variants default,plain,nosplitk,novalidation,int4,simplecache,nocache,pendingN]
 //     [--models-dir /tmp/kvb-gpu/models] [--work /tmp/kvb-gpu/profile] [--out FILE.md]
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,7 +18,7 @@ import { cachePolicy, decodeMaxContext, ensureRandomModel, fillChunk, fillContex
 // size buckets) and pendingN (N kernels per command buffer; ORT's default is 16) change
 // process-wide WebGPU settings, which the first session of a process fixes: run them in a process of
 // their own (--variants pending16).
-const VARIANTS = ['default', 'plain', 'novalidation', 'int4', 'simplecache', 'nocache'] as const;
+const VARIANTS = ['default', 'plain', 'nosplitk', 'novalidation', 'int4', 'simplecache', 'nocache'] as const;
 type Variant = (typeof VARIANTS)[number] | `pending${number}`;
 const isVariant = (v: string): v is Variant => (VARIANTS as readonly string[]).includes(v) || /^pending[1-9]\d*$/.test(v);
 
@@ -29,8 +30,11 @@ interface ProfileEvent {
   args?: Record<string, unknown>;
 }
 
-/** Session options, weight bits and attention of a variant ('plain': plain-op attention where GPUs default to fused). */
-function variantOptions(variant: Variant, ep: ExecutionProvider, profilePrefix?: string): { sessionOptions: SessionOptions; weightBits: 4 | 16; attention?: 'plain' } {
+/**
+ * Session options, weight bits, attention and split-K of a variant ('plain': plain-op attention where GPUs
+ * default to fused; 'nosplitk': one MatMul per projection where GPUs default to split-K products).
+ */
+function variantOptions(variant: Variant, ep: ExecutionProvider, profilePrefix?: string): { sessionOptions: SessionOptions; weightBits: 4 | 16; attention?: 'plain'; splitK?: number } {
   const extra: Record<string, unknown> = { session: { intra_op: { allow_spinning: '0' } } };
   if (variant.startsWith('pending')) extra['ep.webgpuexecutionprovider.maxNumPendingDispatches'] = variant.slice('pending'.length);
   const sessionOptions: SessionOptions = { extra };
@@ -42,7 +46,7 @@ function variantOptions(variant: Variant, ep: ExecutionProvider, profilePrefix?:
     sessionOptions.enableProfiling = true;
     sessionOptions.profileFilePrefix = profilePrefix;
   }
-  return { sessionOptions, weightBits: variant === 'int4' ? 4 : 16, ...(variant === 'plain' ? { attention: 'plain' as const } : {}) };
+  return { sessionOptions, weightBits: variant === 'int4' ? 4 : 16, ...(variant === 'plain' ? { attention: 'plain' as const } : {}), ...(variant === 'nosplitk' ? { splitK: 0 } : {}) };
 }
 
 /** Builds `context` tokens in chunks, then times `steps` decode steps after the warm-up ones. */
@@ -155,10 +159,10 @@ export async function decodeProfileMain(argv: string[]): Promise<void> {
   const print = () => console.log(out.join('\n'));
   for (const variant of variants) {
     for (const cache of caches) {
-      const { sessionOptions, weightBits, attention } = variantOptions(variant, ep);
+      const { sessionOptions, weightBits, attention, splitK } = variantOptions(variant, ep);
       let session: OnnxDecoderSession | null = null;
       try {
-        session = await createOnnxSession(model, cachePolicy(cache, 128), { provider: ep, dtype, maxContext, sessionOptions, layerStatsTokens: 0, weightBits, attention });
+        session = await createOnnxSession(model, cachePolicy(cache, 128), { provider: ep, dtype, maxContext, sessionOptions, layerStatsTokens: 0, weightBits, attention, splitK });
         const runs = recordRuns(session);
         for (const context of contexts) {
           const times = await timeSteps(session, context, steps, config.heads, bytes);

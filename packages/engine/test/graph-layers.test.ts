@@ -82,6 +82,49 @@ describe('graph building blocks', () => {
     expect(relError(got, want)).toBeLessThan(1e-6);
   });
 
+  it('split-K projections equal x W^T + b in float64: an If between the split product (partial products + a ones-row MatMul) for one token and one MatMul for several, over one [in / chunk, chunk, out] weight', async () => {
+    const [inDim, outDim, chunk] = [48, 40, 8];
+    const w = randomArray(outDim * inDim, 0.3);
+    const b = randomArray(outDim);
+    const want = (x: Float32Array, T: number) => {
+      const y = new Float64Array(T * outDim);
+      for (let t = 0; t < T; t++) {
+        for (let o = 0; o < outDim; o++) {
+          let s = b[o];
+          for (let i = 0; i < inDim; i++) s += x[t * inDim + i] * w[o * inDim + i];
+          y[t * outDim + o] = s;
+        }
+      }
+      return y;
+    };
+    const build = (rows: 'any' | 'one' = 'any', c = chunk) => {
+      const g = new GraphBuilder('split-k');
+      const nn = new Layers(g, 'float32', { bits: 16 }, { chunk: c, oneToken: g.input('one_token', 'bool', []) });
+      const y = nn.denseProjection(g.input('x', 'float32', ['T', inDim]), 'w', [outDim, inDim], w, nn.weight('b', [outDim], b), rows);
+      const ops = g.nodes.map((n) => n.opType);
+      g.output(y, 'y', 'float32', ['T', outDim]);
+      return { g, ops };
+    };
+    const feeds = (x: Float32Array, T: number) => ({ x: new ort.Tensor('float32', x, [T, inDim]), one_token: new ort.Tensor('bool', [T === 1], []) });
+    const projection = build();
+    expect(projection.ops).toEqual(['If', 'Add']);
+    expect(projection.g.initializers.get('w')!.dims).toEqual([inDim / chunk, chunk, outDim]);
+    for (const T of [1, 3]) {
+      const x = randomArray(T * inDim);
+      expect(relError(await run(projection.g, feeds(x, T)), want(x, T))).toBeLessThan(1e-6);
+    }
+
+    // rows 'one' (the lm head: one row in every run) takes the split product without an If; an input
+    // width that is not a multiple of the chunk keeps one MatMul on [in, out].
+    const one = build('one');
+    expect(one.ops).toEqual(['Reshape', 'MatMul', 'Reshape', 'MatMul', 'Add']);
+    const x1 = randomArray(inDim);
+    expect(relError(await run(one.g, feeds(x1, 1)), want(x1, 1))).toBeLessThan(1e-6);
+    const odd = build('any', 7);
+    expect(odd.ops).toEqual(['MatMul', 'Add']);
+    expect(odd.g.initializers.get('w')!.dims).toEqual([inDim, outDim]);
+  });
+
   it('rmsNorm (one SimplifiedLayerNormalization) equals x / sqrt(mean(x^2) + eps) * weight in float64, over the last axis of 2-D and 3-D inputs', async () => {
     for (const dims of [[5, 64], [3, 4, 16]]) {
       const n = dims[dims.length - 1];

@@ -15,7 +15,15 @@ export class FloatAttr {
 }
 export const float = (value: number) => new FloatAttr(value);
 
-export type AttrValue = number | FloatAttr | string | number[] | FloatAttr[] | TensorData;
+/**
+ * A graph-valued attribute (If's branches): its nodes read the enclosing graph's values by name and take
+ * no inputs of their own.
+ */
+export class SubgraphAttr {
+  constructor(readonly graph: GraphBuilder) {}
+}
+
+export type AttrValue = number | FloatAttr | string | number[] | FloatAttr[] | TensorData | SubgraphAttr;
 
 export interface Node {
   opType: string;
@@ -28,6 +36,13 @@ export interface Node {
 
 export interface ValueInfo {
   name: string;
+  dtype: DType;
+  shape: Dim[];
+}
+
+/** One output of a subgraph: the value and its declared type. */
+export interface SubgraphOutput {
+  value: Value;
   dtype: DType;
   shape: Dim[];
 }
@@ -50,11 +65,32 @@ export class GraphBuilder {
   private counter = 0;
   private readonly constants = new Map<string, Value>();
 
-  constructor(readonly name = 'kvbench') {}
+  /** `parent`: the enclosing graph of a subgraph, which names its values and holds its initializers. */
+  constructor(
+    readonly name = 'kvbench',
+    private readonly parent?: GraphBuilder,
+  ) {}
 
-  /** A fresh unique name with a readable prefix. */
+  /** A fresh unique name with a readable prefix (unique across the enclosing graph and its subgraphs). */
   fresh(prefix: string): string {
-    return `${prefix}_${this.counter++}`;
+    return this.parent ? this.parent.fresh(prefix) : `${prefix}_${this.counter++}`;
+  }
+
+  /**
+   * A subgraph for a graph attribute: `build` adds its nodes and returns its outputs with their dtype and
+   * shape. Initializers and constants it makes go to the outermost graph, so both branches of an If share
+   * one copy of a weight (see initializerOnce).
+   */
+  subgraph(name: string, build: (b: GraphBuilder) => SubgraphOutput[]): SubgraphAttr {
+    const b = new GraphBuilder(this.fresh(name), this);
+    const outputs = build(b);
+    // A branch output must be produced inside the branch: an outer value passes through an Identity.
+    const produced = new Set(b.nodes.flatMap((n) => n.outputs));
+    for (const { value, dtype, shape } of outputs) {
+      const out = produced.has(value.name) ? value : b.op('Identity', [value]);
+      b.outputs.push({ name: out.name, dtype, shape });
+    }
+    return new SubgraphAttr(b);
   }
 
   input(name: string, dtype: DType, shape: Dim[]): Value {
@@ -71,7 +107,14 @@ export class GraphBuilder {
     return v;
   }
 
+  /** The initializer `name`, made by `data()` the first time it is asked for (If branches share weights). */
+  initializerOnce(name: string, data: () => TensorData): Value {
+    if (this.parent) return this.parent.initializerOnce(name, data);
+    return this.initializers.has(name) ? { name } : this.initializer(name, data());
+  }
+
   initializer(name: string, data: TensorData): Value {
+    if (this.parent) return this.parent.initializer(name, data);
     if (this.initializers.has(name)) throw new Error(`initializer "${name}" declared twice`);
     this.initializers.set(name, data);
     return { name };
@@ -79,6 +122,7 @@ export class GraphBuilder {
 
   /** A constant initializer, deduplicated by content for small constants. */
   constant(dtype: DType, dims: number[], values: number[]): Value {
+    if (this.parent) return this.parent.constant(dtype, dims, values);
     const key = `${dtype}|${dims.join(',')}|${values.join(',')}`;
     const small = values.length <= 64;
     if (small && this.constants.has(key)) return this.constants.get(key)!;

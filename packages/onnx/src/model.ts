@@ -1,6 +1,6 @@
 import { DTYPES } from './dtype';
 import type { AttrValue, GraphBuilder, Node, ValueInfo } from './graph';
-import { FloatAttr } from './graph';
+import { FloatAttr, SubgraphAttr } from './graph';
 import { Message } from './protobuf';
 import type { TensorData } from './tensor';
 
@@ -24,14 +24,12 @@ export interface EncodedModel {
   externalData: Uint8Array[];
 }
 
-const ATTR = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, FLOATS: 6, INTS: 7 } as const;
+const ATTR = { FLOAT: 1, INT: 2, STRING: 3, TENSOR: 4, GRAPH: 5, FLOATS: 6, INTS: 7 } as const;
 
 export function encodeModel(graph: GraphBuilder, options: ModelOptions = {}): EncodedModel {
   const external: Uint8Array[] = [];
   let externalOffset = 0;
-  const g = new Message();
-  for (const n of graph.nodes) g.message(1, nodeProto(n));
-  g.string(2, graph.name);
+  const g = graphProto(graph);
   for (const [name, t] of graph.initializers) {
     const ext = options.externalData;
     if (ext && t.data.byteLength >= (ext.minBytes ?? 1024)) {
@@ -58,6 +56,21 @@ export function encodeModel(graph: GraphBuilder, options: ModelOptions = {}): En
     m.message(8, new Message().string(1, domain).int(2, version));
   }
   return { model: m.toBytes(), externalData: external };
+}
+
+/** Nodes and name of a graph; the caller adds initializers, inputs and outputs (field order is free). */
+function graphProto(graph: GraphBuilder): Message {
+  const g = new Message();
+  for (const n of graph.nodes) g.message(1, nodeProto(n));
+  g.string(2, graph.name);
+  return g;
+}
+
+/** A subgraph: its initializers live in the outermost graph (GraphBuilder.subgraph), so nodes + outputs. */
+function subgraphProto(graph: GraphBuilder): Message {
+  const g = graphProto(graph);
+  for (const o of graph.outputs) g.message(12, valueInfoProto(o));
+  return g;
 }
 
 function tensorProto(name: string, t: TensorData, external?: { location: string; offset: number }): Message {
@@ -110,5 +123,6 @@ function attributeProto(name: string, value: AttrValue): Message {
     }
     return m.packedInts(8, value as number[]).int(20, ATTR.INTS);
   }
+  if (value instanceof SubgraphAttr) return m.message(6, subgraphProto(value.graph)).int(20, ATTR.GRAPH);
   return m.message(5, tensorProto('', value)).int(20, ATTR.TENSOR);
 }

@@ -47,6 +47,37 @@ describe('GraphBuilder + encodeModel run in ONNX Runtime', () => {
     expect(Array.from(out.data as Float32Array)).toEqual([-0.5, 2, 0, -4, 0, -6, 7, -4, 0, 0, -2, 0]);
   });
 
+  it('encodes If branches as subgraphs that share the outer graph\'s weights and names', async () => {
+    const g = new GraphBuilder('branches');
+    const x = g.input('x', 'float32', ['rows', 4]);
+    const cond = g.input('cond', 'bool', []);
+    const w = randn(12);
+    // Both branches ask for W: one initializer, made once.
+    let made = 0;
+    const W = (b: GraphBuilder) => b.initializerOnce('W', () => (made++, tensor('float32', [4, 3], w)));
+    const out = (value: ReturnType<GraphBuilder['op']>, cols = 3) => ({ value, dtype: 'float32' as const, shape: ['rows', cols] });
+    const thenBranch = g.subgraph('then', (b) => [out(b.op('MatMul', [x, W(b)])), out(b.op('Abs', [x]), 4)]);
+    // The else branch makes a constant (kept in the outer graph) and passes an outer value through.
+    const elseBranch = g.subgraph('else', (b) => [out(b.op('Mul', [b.op('MatMul', [x, W(b)]), b.scalar('float32', 2)])), out(x, 4)]);
+    expect(made).toBe(1);
+    expect([...g.initializers.keys()]).toHaveLength(2); // W and the scalar 2
+    expect(elseBranch.graph.nodes.map((n) => n.opType)).toEqual(['MatMul', 'Mul', 'Identity']);
+    const [z, xPassed] = g.opN('If', [cond], 2, { then_branch: thenBranch, else_branch: elseBranch });
+    g.output(z, 'z', 'float32', ['rows', 3]);
+    g.output(xPassed, 'xp', 'float32', ['rows', 4]);
+    const names = g.nodes.map((n) => n.name).concat(...[thenBranch, elseBranch].map((a) => a.graph.nodes.map((n) => n.name)));
+    expect(new Set(names).size).toBe(names.length);
+    const session = await ort.InferenceSession.create(encodeModel(g, { opset: 21 }).model);
+    const xs = randn(8);
+    const xw = [0, 1].flatMap((r) => [0, 1, 2].map((j) => [0, 1, 2, 3].reduce((s, k) => s + xs[r * 4 + k] * w[k * 3 + j], 0)));
+    for (const c of [true, false]) {
+      const res = await session.run({ x: new ort.Tensor('float32', xs, [2, 4]), cond: new ort.Tensor('bool', [c], []) });
+      const expectZ = xw.map((v) => (c ? v : 2 * v));
+      (res.z.data as Float32Array).forEach((v, i) => expect(v).toBeCloseTo(expectZ[i], 5));
+      expect(Array.from(res.xp.data as Float32Array)).toEqual(Array.from(xs, (v) => (c ? Math.abs(v) : v)));
+    }
+  });
+
   it('stores large initializers as external data and ORT reads them back', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'kvbench-onnx-'));
     try {

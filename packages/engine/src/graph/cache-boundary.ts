@@ -41,6 +41,8 @@ export const historyTokensName = (kind: KvKind) => `history_tokens.${kind}`;
  * masked by the bias, or the history's tokens); the bias's first columns are these rows.
  */
 export const HISTORY_ROWS = 'history_rows';
+/** bool scalar: the run is one token (graphs with split-K projections pick their form by it, split-k.ts). */
+export const ONE_TOKEN = 'one_token';
 /** int32 [1]: tokens before this run plus its tokens, minus one (fused attention: GroupQueryAttention's seqlens_k). */
 export const SEQLENS_K = 'seqlens_k';
 /** int32 scalar: tokens before this run plus its tokens (fused attention: GroupQueryAttention's total_sequence_length). */

@@ -13,6 +13,7 @@ import {
   INPUT_IDS,
   KV_KINDS,
   LOGITS,
+  ONE_TOKEN,
   POSITION_IDS,
   pastName,
   presentName,
@@ -26,10 +27,11 @@ import { Layers } from './layers';
 import type { GraphDtype } from './precision';
 import { fusedAttention } from './fused-attention';
 import { ropeHalfTables, ropeTables } from './rope-tables';
+import type { SplitK } from './split-k';
 import { stackRows } from './stack-rows';
 
 /** Part of every graph cache key: bump when the graphs built here (or the emitters they use) change. */
-export const GRAPH_FORMAT_VERSION = 8;
+export const GRAPH_FORMAT_VERSION = 9;
 
 /** Reads a packed history inside a graph: declares its inputs and returns dequantized [1, H, S, D]. */
 export interface PackedHistoryReader {
@@ -62,6 +64,12 @@ export interface DecoderGraphOptions {
    * POSITION_IDS and ATTENTION_BIAS.
    */
   fusedAttention?: boolean;
+  /**
+   * Float projections of one token as split-K products of this many terms per partial sum (split-k.ts;
+   * GPU providers): the graph takes ONE_TOKEN, and each projection is an If between the split product and
+   * one MatMul. Default 0: one MatMul each, no If.
+   */
+  splitKChunk?: number;
 }
 
 export interface DecoderGraph {
@@ -74,7 +82,6 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
   const g = new GraphBuilder('kvbench-decoder');
   const weightQuant = options.weightQuant ?? { bits: 16 };
   checkWeightQuant(config, weightQuant);
-  const nn = new Layers(g, options.dtype, weightQuant);
   const dtype = options.dtype;
   const { hiddenSize: dim, heads, kvHeads, headDim, vocabSize, intermediateSize } = config;
   const qDim = heads * headDim;
@@ -89,6 +96,9 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
   const fused = options.fusedAttention ?? false;
   if (fused && options.alignedHistory) throw new Error('fusedAttention: needs alignedHistory false (GroupQueryAttention takes no mask for placeholder rows)');
   const tokens = input({ name: INPUT_IDS, dtype: 'int64', shape: ['T'] });
+  const chunk = options.splitKChunk ?? 0;
+  const splitK: SplitK | null = chunk > 0 ? { chunk, oneToken: input({ name: ONE_TOKEN, dtype: 'bool', shape: [] }) } : null;
+  const nn = new Layers(g, dtype, weightQuant, splitK);
   // Plain attention: RoPE rows for these positions, [T, 1, D] to broadcast over heads, and the mask.
   let plain: { bias: Value; cos: Value; sin: Value; rotation: Value } | null = null;
   // Fused attention: lengths and the rotary caches GroupQueryAttention reads.
@@ -235,7 +245,7 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
   const normed = nn.rmsNorm(last, nn.weight('final_norm', [dim], weights.finalNorm), config.rmsEps);
   // Stored [dim, vocab] for the MatMul; with tied embeddings that is a second copy of the table (the
   // embedding Gather reads rows of [vocab, dim]).
-  let logits = nn.linear(normed, nn.transposedWeight('lm_head', [vocabSize, dim], weights.lmHead));
+  let logits = nn.denseProjection(normed, 'lm_head', [vocabSize, dim], weights.lmHead, undefined, 'one');
   if (dtype === 'float16') logits = g.op('Cast', [logits], { to: 1 }, { names: [LOGITS] });
   g.output(logits, LOGITS, 'float32', [1, vocabSize]);
   outputs.unshift({ name: LOGITS, dtype: 'float32', shape: [1, vocabSize] });

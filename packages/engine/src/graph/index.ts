@@ -1,4 +1,6 @@
 export { buildDecoderGraph, GRAPH_FORMAT_VERSION } from './decoder';
+export { SPLIT_K_CHUNK, splitKProduct } from './split-k';
+export type { SplitK } from './split-k';
 export type { DecoderGraph, DecoderGraphOptions, HistorySpec, PackedHistoryReader } from './decoder';
 export type { AttentionCache } from './attention';
 export {
@@ -8,6 +10,7 @@ export {
   INPUT_IDS,
   KV_KINDS,
   LOGITS,
+  ONE_TOKEN,
   POSITION_IDS,
   pastName,
   presentName,

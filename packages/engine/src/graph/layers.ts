@@ -3,7 +3,8 @@
 // Gemm kernel reads a transB weight a column per thread and ran a one-token projection at 64-114 GB/s on
 // an H100, its tiled MatMul at about 260 (bench/results/gpu-decode-profile.md, gpu-linears.md).
 // Only ops that the CPU and WebGPU execution providers both run (onnxruntime-node.md).
-import { GraphBuilder, type Value } from '@kvbench/onnx';
+import type { GraphBuilder, Value } from '@kvbench/onnx';
+import { splitKProduct, type SplitK } from './split-k';
 import { quantizeInt4, type WeightQuant } from './int4-weights';
 import { floatTensor, transposedFloatTensor, type GraphDtype } from './precision';
 
@@ -13,10 +14,14 @@ export class Layers {
     readonly dtype: GraphDtype,
     /** How projection() stores its weights; default 16 = float (one MatMul). */
     readonly weightQuant: WeightQuant = { bits: 16 },
+    /** Float projections of one token as split-K products (split-k.ts); null: one MatMul. */
+    readonly splitK: SplitK | null = null,
   ) {}
 
+  // Weights go through initializerOnce: the decoder builds its layers twice with split-K (split-k.ts), in
+  // the two branches of one If, over one copy of each weight.
   weight(name: string, dims: number[], values: Float32Array): Value {
-    return this.g.initializer(name, floatTensor(this.dtype, dims, values));
+    return this.g.initializerOnce(name, () => floatTensor(this.dtype, dims, values));
   }
 
   scalar(value: number): Value {
@@ -25,7 +30,7 @@ export class Layers {
 
   /** A weight W [out, in] stored as the initializer `name` = W^T [in, out], for linear(). */
   transposedWeight(name: string, dims: [number, number], values: Float32Array): Value {
-    return this.g.initializer(name, transposedFloatTensor(this.dtype, dims, values));
+    return this.g.initializerOnce(name, () => transposedFloatTensor(this.dtype, dims, values));
   }
 
   /** y = x W^T (+ b): x [T, in], wT = W^T [in, out] (see transposedWeight). */
@@ -48,17 +53,42 @@ export class Layers {
    * transposed): one MatMul, or with 4-bit weights one com.microsoft MatMulNBits (`name`.q4 / .scales /
    * .zero_points) + Add.
    */
-  projection(x: Value, name: string, dims: [number, number], values: Float32Array, bias?: Value): Value {
-    if (this.weightQuant.bits === 16) return this.linear(x, this.transposedWeight(name, dims, values), bias);
+  projection(x: Value, name: string, dims: [number, number], values: Float32Array, bias?: Value, rows: 'any' | 'one' = 'any'): Value {
+    if (this.weightQuant.bits === 16) return this.denseProjection(x, name, dims, values, bias, rows);
     const [n, k] = dims;
     const blockSize = this.weightQuant.blockSize!;
     const q = quantizeInt4(values, n, k, blockSize);
     const g = this.g;
-    const packed = g.initializer(`${name}.q4`, { dtype: 'uint8', dims: [n, q.nBlocks, blockSize / 2], data: q.packed });
-    const scales = g.initializer(`${name}.scales`, floatTensor(this.dtype, [n * q.nBlocks], q.scales));
-    const zeroPoints = g.initializer(`${name}.zero_points`, { dtype: 'uint8', dims: [q.zeroPoints.length], data: q.zeroPoints });
+    const packed = g.initializerOnce(`${name}.q4`, () => ({ dtype: 'uint8', dims: [n, q.nBlocks, blockSize / 2], data: q.packed }));
+    const scales = g.initializerOnce(`${name}.scales`, () => floatTensor(this.dtype, [n * q.nBlocks], q.scales));
+    const zeroPoints = g.initializerOnce(`${name}.zero_points`, () => ({ dtype: 'uint8', dims: [q.zeroPoints.length], data: q.zeroPoints }));
     const y = g.op('MatMulNBits', [x, packed, scales, zeroPoints], { K: k, N: n, bits: 4, block_size: blockSize, accuracy_level: 0 }, { domain: 'com.microsoft' });
     return bias ? g.op('Add', [y, bias]) : y;
+  }
+
+  /**
+   * projection() with float weights: one MatMul, or with splitK (when `chunk` divides `in`) an If on
+   * splitK.oneToken between the split-K product and one MatMul, over the weight stored once as
+   * [in / chunk, chunk, out] (the bytes of W^T). rows 'one' (x is [1, in] in every run: the lm head)
+   * takes the split product without an If.
+   */
+  denseProjection(x: Value, name: string, dims: [number, number], values: Float32Array, bias?: Value, rows: 'any' | 'one' = 'any'): Value {
+    const [out, inDim] = dims;
+    const s = this.splitK;
+    if (!s || inDim % s.chunk !== 0 || inDim / s.chunk < 2) return this.linear(x, this.transposedWeight(name, dims, values), bias);
+    const split: [number, number, number] = [inDim / s.chunk, s.chunk, out];
+    const w = this.g.initializerOnce(name, () => ({ ...transposedFloatTensor(this.dtype, dims, values), dims: split }));
+    let y: Value;
+    if (rows === 'one') {
+      y = splitKProduct(this.g, x, w, this.dtype, split);
+    } else {
+      const branch = (value: Value) => [{ value, dtype: this.dtype, shape: ['T', out] }];
+      y = this.g.op('If', [s.oneToken], {
+        then_branch: this.g.subgraph('split_k', (b) => branch(splitKProduct(b, x, w, this.dtype, split))),
+        else_branch: this.g.subgraph('matmul', (b) => branch(b.op('MatMul', [x, b.op('Reshape', [w, b.ints([inDim, out])])]))),
+      });
+    }
+    return bias ? this.g.op('Add', [y, bias]) : y;
   }
 
   /** SwiGLU's gating, silu(gate) * up, of the gate and up projections (the down projection follows). */

@@ -5,6 +5,7 @@ import {
   buildDecoderGraph,
   checkWeightQuant,
   GRAPH_FORMAT_VERSION,
+  SPLIT_K_CHUNK,
   pastName,
   presentName,
   LOGITS,
@@ -60,6 +61,12 @@ export interface OnnxSessionOptions {
    * head_dim is a multiple of 16, without sliding window), plain on the CPU.
    */
   attention?: 'plain' | 'fused';
+  /**
+   * Terms per partial sum when one token's float projections run as split-K products (graph/split-k.ts:
+   * on WebGPU faster, and float16 sums of `splitK` terms instead of thousands); 0 = one MatMul each.
+   * Default: SPLIT_K_CHUNK (128) on GPU providers, 0 on the CPU (its MatMul sums in float32 already).
+   */
+  splitK?: number;
 }
 
 const DEFAULT_MAX_CONTEXT = 16384;
@@ -94,6 +101,8 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
   const attention = options.attention ?? (isGpuProvider(provider) && fusable && config.slidingWindow === null ? 'fused' : 'plain');
   if (attention !== 'plain' && attention !== 'fused') throw new CachePolicyError('attention', `got ${JSON.stringify(attention)}, allowed: plain, fused`);
   if (attention === 'fused' && !fusable) throw new CachePolicyError('attention', `fused needs a head_dim that is a multiple of 16 (GroupQueryAttention); this model has head_dim ${config.headDim}: use plain`);
+  const splitKChunk = options.splitK ?? (isGpuProvider(provider) ? SPLIT_K_CHUNK : 0);
+  if (!Number.isInteger(splitKChunk) || splitKChunk < 0) throw new CachePolicyError('splitK', `got ${splitKChunk}, allowed: an integer >= 0 (0 = one MatMul per projection)`);
   const weightQuant = validateWeightQuant(options.weightBits ?? 16, options.weightBlockSize);
   checkWeightQuant(config, weightQuant);
   const onDevice = isGpuProvider(provider);
@@ -119,8 +128,8 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
   // Same quantum -> same flush schedule -> K and V histories always cover the same positions (the fused
   // node takes no mask, so it reads each history cut to its tokens instead).
   const alignedHistory = !fusedAttention && history.key.kind !== 'none' && stores.key.quantum === stores.value.quantum;
-  const graphKey = `decoder-v${GRAPH_FORMAT_VERSION}|${weightsKey}|${dtype}|${maxContext}|k=${historyKey('key')}|v=${historyKey('value')}|aligned=${alignedHistory}|${weightQuantKey(weightQuant)}|attention=${attention}`;
-  const encoded = await cachedGraph(graphKey, () => buildDecoderGraph(config, model.weights, { dtype, maxContext, history, alignedHistory, weightQuant, fusedAttention }).graph, {
+  const graphKey = `decoder-v${GRAPH_FORMAT_VERSION}|${weightsKey}|${dtype}|${maxContext}|k=${historyKey('key')}|v=${historyKey('value')}|aligned=${alignedHistory}|${weightQuantKey(weightQuant)}|attention=${attention}|splitK=${splitKChunk}`;
+  const encoded = await cachedGraph(graphKey, () => buildDecoderGraph(config, model.weights, { dtype, maxContext, history, alignedHistory, weightQuant, fusedAttention, splitKChunk }).graph, {
     cacheDir: stable ? options.cacheDir : undefined,
     externalDataAbove: options.externalDataAbove,
   });
@@ -146,5 +155,5 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
     await stores.value.dispose();
     throw error;
   }
-  return new OnnxDecoderSession({ config, policy: checked, provider, dtype, maxContext, prefillChunk, alignedHistory, attention, decoder, historyInputs, stores, codecs, layerStatsTokens, weights: weightQuant });
+  return new OnnxDecoderSession({ config, policy: checked, provider, dtype, maxContext, prefillChunk, alignedHistory, attention, decoder, historyInputs, stores, codecs, layerStatsTokens, weights: weightQuant, splitKChunk });
 }

@@ -3,7 +3,7 @@
 // the state machine: it holds the cache tensors between runs and decides when to flush.
 import * as ort from 'onnxruntime-node';
 import type { CachePolicy, ExecutionProvider, LayerStat, WeightPrecision } from '../evaluation';
-import { ATTENTION_BIAS, HISTORY_ROWS, historyTokensName, INPUT_IDS, KV_KINDS, LOGITS, POSITION_IDS, pastName, presentName, SEQLENS_K, TOTAL_SEQUENCE_LENGTH, type GraphDtype, type KvKind } from '../graph';
+import { ATTENTION_BIAS, HISTORY_ROWS, historyTokensName, INPUT_IDS, KV_KINDS, LOGITS, ONE_TOKEN, POSITION_IDS, pastName, presentName, SEQLENS_K, TOTAL_SEQUENCE_LENGTH, type GraphDtype, type KvKind } from '../graph';
 import type { ModelConfig } from '../model';
 import type { DecoderSession, KvMemory } from '../session';
 import { attentionBias } from './attention-bias';
@@ -36,6 +36,8 @@ export interface SessionParts {
   layerStatsTokens?: number;
   /** The linear layers' weight precision the decoder graph was built with (default 16). */
   weights?: WeightPrecision;
+  /** DecoderGraphOptions.splitKChunk the decoder was built with (> 0: it takes ONE_TOKEN). Default 0. */
+  splitKChunk?: number;
 }
 
 interface Snapshot {
@@ -54,6 +56,8 @@ export class OnnxDecoderSession implements DecoderSession {
   readonly prefillChunk: number;
   private readonly alignedHistory: boolean;
   readonly attention: 'plain' | 'fused';
+  /** Terms per partial sum of the split-K projections (graph/split-k.ts); 0: one MatMul each. */
+  readonly splitKChunk: number;
   private readonly config: ModelConfig;
   private readonly decoder: ort.InferenceSession;
   private readonly stores: Record<KvKind, KvStore>;
@@ -79,6 +83,7 @@ export class OnnxDecoderSession implements DecoderSession {
     this.prefillChunk = parts.prefillChunk;
     this.alignedHistory = parts.alignedHistory;
     this.attention = parts.attention ?? 'plain';
+    this.splitKChunk = parts.splitKChunk ?? 0;
     this.vocabSize = parts.config.vocabSize;
     this.weights = parts.weights ?? { bits: 16 };
     this.decoder = parts.decoder;
@@ -155,6 +160,7 @@ export class OnnxDecoderSession implements DecoderSession {
     const keySlot = this.slots[0][0];
     const placeholder = this.alignedHistory && keySlot.historyTokens === 0 ? this.stores.key.placeholderRows : 0;
     const feeds: Record<string, ort.Tensor> = { [INPUT_IDS]: int64Tensor(tokens) };
+    if (this.splitKChunk > 0) feeds[ONE_TOKEN] = new ort.Tensor('bool', [tokens.length === 1], []);
     if (this.attention === 'fused') {
       feeds[SEQLENS_K] = int32Tensor([start + tokens.length - 1]);
       feeds[TOTAL_SEQUENCE_LENGTH] = int32Tensor([start + tokens.length], true);
