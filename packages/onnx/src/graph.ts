@@ -78,8 +78,8 @@ export class GraphBuilder {
 
   /**
    * A subgraph for a graph attribute: `build` adds its nodes and returns its outputs with their dtype and
-   * shape. Initializers and constants it makes go to the outermost graph, so both branches of an If share
-   * one copy of a weight (see initializerOnce).
+   * shape. Initializers and constants it makes go to the outermost graph (ORT reads a subgraph's outer
+   * values by name; a weight both branches of an If use is one initializer).
    */
   subgraph(name: string, build: (b: GraphBuilder) => SubgraphOutput[]): SubgraphAttr {
     const b = new GraphBuilder(this.fresh(name), this);
@@ -105,12 +105,6 @@ export class GraphBuilder {
     if (value.name !== name) v = this.op('Identity', [value], {}, { names: [name] });
     this.outputs.push({ name, dtype, shape });
     return v;
-  }
-
-  /** The initializer `name`, made by `data()` the first time it is asked for (If branches share weights). */
-  initializerOnce(name: string, data: () => TensorData): Value {
-    if (this.parent) return this.parent.initializerOnce(name, data);
-    return this.initializers.has(name) ? { name } : this.initializer(name, data());
   }
 
   initializer(name: string, data: TensorData): Value {

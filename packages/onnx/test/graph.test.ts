@@ -52,14 +52,11 @@ describe('GraphBuilder + encodeModel run in ONNX Runtime', () => {
     const x = g.input('x', 'float32', ['rows', 4]);
     const cond = g.input('cond', 'bool', []);
     const w = randn(12);
-    // Both branches ask for W: one initializer, made once.
-    let made = 0;
-    const W = (b: GraphBuilder) => b.initializerOnce('W', () => (made++, tensor('float32', [4, 3], w)));
+    const W = g.initializer('W', tensor('float32', [4, 3], w));
     const out = (value: ReturnType<GraphBuilder['op']>, cols = 3) => ({ value, dtype: 'float32' as const, shape: ['rows', cols] });
-    const thenBranch = g.subgraph('then', (b) => [out(b.op('MatMul', [x, W(b)])), out(b.op('Abs', [x]), 4)]);
+    const thenBranch = g.subgraph('then', (b) => [out(b.op('MatMul', [x, W])), out(b.op('Abs', [x]), 4)]);
     // The else branch makes a constant (kept in the outer graph) and passes an outer value through.
-    const elseBranch = g.subgraph('else', (b) => [out(b.op('Mul', [b.op('MatMul', [x, W(b)]), b.scalar('float32', 2)])), out(x, 4)]);
-    expect(made).toBe(1);
+    const elseBranch = g.subgraph('else', (b) => [out(b.op('Mul', [b.op('MatMul', [x, W]), b.scalar('float32', 2)])), out(x, 4)]);
     expect([...g.initializers.keys()]).toHaveLength(2); // W and the scalar 2
     expect(elseBranch.graph.nodes.map((n) => n.opType)).toEqual(['MatMul', 'Mul', 'Identity']);
     const [z, xPassed] = g.opN('If', [cond], 2, { then_branch: thenBranch, else_branch: elseBranch });

@@ -18,10 +18,8 @@ export class Layers {
     readonly splitK: SplitK | null = null,
   ) {}
 
-  // Weights go through initializerOnce: the decoder builds its layers twice with split-K (split-k.ts), in
-  // the two branches of one If, over one copy of each weight.
   weight(name: string, dims: number[], values: Float32Array): Value {
-    return this.g.initializerOnce(name, () => floatTensor(this.dtype, dims, values));
+    return this.g.initializer(name, floatTensor(this.dtype, dims, values));
   }
 
   scalar(value: number): Value {
@@ -30,7 +28,7 @@ export class Layers {
 
   /** A weight W [out, in] stored as the initializer `name` = W^T [in, out], for linear(). */
   transposedWeight(name: string, dims: [number, number], values: Float32Array): Value {
-    return this.g.initializerOnce(name, () => transposedFloatTensor(this.dtype, dims, values));
+    return this.g.initializer(name, transposedFloatTensor(this.dtype, dims, values));
   }
 
   /** y = x W^T (+ b): x [T, in], wT = W^T [in, out] (see transposedWeight). */
@@ -53,15 +51,15 @@ export class Layers {
    * transposed): one MatMul, or with 4-bit weights one com.microsoft MatMulNBits (`name`.q4 / .scales /
    * .zero_points) + Add.
    */
-  projection(x: Value, name: string, dims: [number, number], values: Float32Array, bias?: Value, rows: 'any' | 'one' = 'any'): Value {
-    if (this.weightQuant.bits === 16) return this.denseProjection(x, name, dims, values, bias, rows);
+  projection(x: Value, name: string, dims: [number, number], values: Float32Array, bias?: Value): Value {
+    if (this.weightQuant.bits === 16) return this.denseProjection(x, name, dims, values, bias);
     const [n, k] = dims;
     const blockSize = this.weightQuant.blockSize!;
     const q = quantizeInt4(values, n, k, blockSize);
     const g = this.g;
-    const packed = g.initializerOnce(`${name}.q4`, () => ({ dtype: 'uint8', dims: [n, q.nBlocks, blockSize / 2], data: q.packed }));
-    const scales = g.initializerOnce(`${name}.scales`, () => floatTensor(this.dtype, [n * q.nBlocks], q.scales));
-    const zeroPoints = g.initializerOnce(`${name}.zero_points`, () => ({ dtype: 'uint8', dims: [q.zeroPoints.length], data: q.zeroPoints }));
+    const packed = g.initializer(`${name}.q4`, { dtype: 'uint8', dims: [n, q.nBlocks, blockSize / 2], data: q.packed });
+    const scales = g.initializer(`${name}.scales`, floatTensor(this.dtype, [n * q.nBlocks], q.scales));
+    const zeroPoints = g.initializer(`${name}.zero_points`, { dtype: 'uint8', dims: [q.zeroPoints.length], data: q.zeroPoints });
     const y = g.op('MatMulNBits', [x, packed, scales, zeroPoints], { K: k, N: n, bits: 4, block_size: blockSize, accuracy_level: 0 }, { domain: 'com.microsoft' });
     return bias ? g.op('Add', [y, bias]) : y;
   }
@@ -77,7 +75,7 @@ export class Layers {
     const s = this.splitK;
     if (!s || inDim % s.chunk !== 0 || inDim / s.chunk < 2) return this.linear(x, this.transposedWeight(name, dims, values), bias);
     const split: [number, number, number] = [inDim / s.chunk, s.chunk, out];
-    const w = this.g.initializerOnce(name, () => ({ ...transposedFloatTensor(this.dtype, dims, values), dims: split }));
+    const w = this.g.initializer(name, { ...transposedFloatTensor(this.dtype, dims, values), dims: split });
     let y: Value;
     if (rows === 'one') {
       y = splitKProduct(this.g, x, w, this.dtype, split);
