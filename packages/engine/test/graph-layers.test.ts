@@ -22,6 +22,20 @@ async function run(g: GraphBuilder, feeds: Record<string, ort.Tensor>): Promise<
   }
 }
 
+/** x W^T + b in float64 for x [T, in], W [out, in] (out = b.length). */
+function affine(x: Float32Array, w: Float32Array, b: Float32Array, T: number): Float64Array {
+  const [inDim, outDim] = [x.length / T, b.length];
+  const y = new Float64Array(T * outDim);
+  for (let t = 0; t < T; t++) {
+    for (let o = 0; o < outDim; o++) {
+      let s = b[o];
+      for (let i = 0; i < inDim; i++) s += x[t * inDim + i] * w[o * inDim + i];
+      y[t * outDim + o] = s;
+    }
+  }
+  return y;
+}
+
 /** max |a - b| / max |b| */
 function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let worst = 0;
@@ -71,32 +85,14 @@ describe('graph building blocks', () => {
     const y = nn.linear(g.input('x', 'float32', [T, inDim]), nn.transposedWeight('w', [outDim, inDim], w), nn.weight('b', [outDim], b));
     g.output(y, 'y', 'float32', [T, outDim]);
     const got = await run(g, { x: new ort.Tensor('float32', x, [T, inDim]) });
-    const want = new Float64Array(T * outDim);
-    for (let t = 0; t < T; t++) {
-      for (let o = 0; o < outDim; o++) {
-        let s = b[o];
-        for (let i = 0; i < inDim; i++) s += x[t * inDim + i] * w[o * inDim + i];
-        want[t * outDim + o] = s;
-      }
-    }
-    expect(relError(got, want)).toBeLessThan(1e-6);
+    expect(relError(got, affine(x, w, b, T))).toBeLessThan(1e-6);
   });
 
   it('split-K projections equal x W^T + b in float64: an If between the split product (partial products + a ones-row MatMul) for one token and one MatMul for several, over one [in / chunk, chunk, out] weight', async () => {
     const [inDim, outDim, chunk] = [48, 40, 8];
     const w = randomArray(outDim * inDim, 0.3);
     const b = randomArray(outDim);
-    const want = (x: Float32Array, T: number) => {
-      const y = new Float64Array(T * outDim);
-      for (let t = 0; t < T; t++) {
-        for (let o = 0; o < outDim; o++) {
-          let s = b[o];
-          for (let i = 0; i < inDim; i++) s += x[t * inDim + i] * w[o * inDim + i];
-          y[t * outDim + o] = s;
-        }
-      }
-      return y;
-    };
+    const want = (x: Float32Array, T: number) => affine(x, w, b, T);
     const build = (rows: 'any' | 'one' = 'any', c = chunk) => {
       const g = new GraphBuilder('split-k');
       const nn = new Layers(g, 'float32', { bits: 16 }, { chunk: c, oneToken: g.input('one_token', 'bool', []) });
