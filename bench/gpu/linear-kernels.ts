@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import * as ort from 'onnxruntime-node';
 import { GraphBuilder, encodeModel, float16Bytes, tensor as floatData, type TensorData, type Value } from '@kvbench/onnx';
 import { quantizeInt4 } from '../../packages/engine/src/graph/int4-weights';
+import { splitKProduct } from '../../packages/engine/src/graph/split-k';
 import { halfToFloat } from '../../packages/engine/src/model/dtype';
 
 const WIDTHS = [2048, 8192];
@@ -19,17 +20,15 @@ const hasCond = (v: Variant) => v.startsWith('if-');
 /**
  * x [M, k] W [k, n] as c = k / chunk partial products summed by a second MatMul with a ones row: WebGPU's
  * MatMul accumulates in the tensor type (float16), and one token's projection runs n / 32 workgroups that
- * each walk all of k; chunks give float16 sums of `chunk` terms and c times the workgroups. "-m1" skips
- * the Transpose that a general M needs (one token only).
+ * each walk all of k; chunks give float16 sums of `chunk` terms and c times the workgroups. One token
+ * ("-m1", and the If forms) is the engine's own splitKProduct; any M needs a Transpose first.
  */
-function splitK(g: GraphBuilder, x: Value, w: Value, k: number, n: number, chunk: number, oneToken: boolean, dtype: 'float16' | 'float32', name: string): Value {
+function splitK(g: GraphBuilder, x: Value, w: Value, k: number, n: number, chunk: number, oneToken: boolean, dtype: 'float16' | 'float32'): Value {
   const c = k / chunk;
-  const ones = g.initializer(name, dtype === 'float16' ? { dtype: 'float16', dims: [1, c], data: float16Bytes(new Float32Array(c).fill(1)) } : floatData('float32', [1, c], new Float32Array(c).fill(1)));
-  const chunks = oneToken
-    ? g.op('Reshape', [x, g.ints([c, 1, chunk])])
-    : g.op('Transpose', [g.op('Reshape', [x, g.ints([-1, c, chunk])])], { perm: [1, 0, 2] });
+  if (oneToken) return splitKProduct(g, x, w, dtype, [c, chunk, n]);
+  const chunks = g.op('Transpose', [g.op('Reshape', [x, g.ints([-1, c, chunk])])], { perm: [1, 0, 2] });
   const partial = g.op('MatMul', [chunks, w]); // [c, M, n]
-  const summed = g.op('MatMul', [ones, g.op('Reshape', [partial, g.ints([c, -1])])]); // [1, M n]
+  const summed = g.op('MatMul', [g.constant(dtype, [1, c], new Array<number>(c).fill(1)), g.op('Reshape', [partial, g.ints([c, -1])])]); // [1, M n]
   return g.op('Reshape', [summed, g.ints([-1, n])]);
 }
 
@@ -71,12 +70,12 @@ function chain(variant: Variant, depth: number, dtype: 'float16' | 'float32', st
         const out = (value: Value) => [{ value, dtype, shape: [1, n] }];
         const xi = x;
         x = g.op('If', [oneToken], {
-          then_branch: g.subgraph('split', (b) => out(splitK(b, xi, w3, k, n, chunk, true, dtype, `ones${i}`))),
+          then_branch: g.subgraph('split', (b) => out(splitK(b, xi, w3, k, n, chunk, true, dtype))),
           else_branch: g.subgraph('whole', (b) => out(b.op('MatMul', [xi, b.op('Reshape', [w3, b.ints([k, n])])]))),
         });
       } else {
         const chunk = Number(variant.split('-')[1]);
-        x = splitK(g, x, g.initializer(`w${i}`, tensor([k / chunk, chunk, n], t)), k, n, chunk, variant.endsWith('-m1'), dtype, `ones${i}`);
+        x = splitK(g, x, g.initializer(`w${i}`, tensor([k / chunk, chunk, n], t)), k, n, chunk, variant.endsWith('-m1'), dtype);
       }
     } else {
       const q = quantizeInt4(w, n, k, 32);

@@ -9,7 +9,7 @@ import { createOnnxSession, defaultCachePolicy } from '../src/runtime';
 import { GraphBuilder } from '@kvbench/onnx';
 import { layerCodecs } from '../src/codec';
 import { packedHistoryReader } from '../src/graph/packed-history';
-import { FAMILIES, randomTokens, relativeError, tinyModel, worstAgainstReference } from './graph-helpers';
+import { FAMILIES, k4v2Policy, randomTokens, relativeError, tinyModel, worstAgainstReference } from './graph-helpers';
 import { QuantizedReference } from './runtime-emulator';
 
 const PROMPT = 9;
@@ -33,30 +33,22 @@ describe('decoder graph with fused attention (GroupQueryAttention), fp32 on the 
     });
   }
 
-  const k4v2 = (p: Partial<CachePolicy> = {}): CachePolicy => ({
-    quant: { key: quantizerConfig({ bits: 4, groupSize: 8 }), value: quantizerConfig({ bits: 2, groupSize: 8 }) },
-    residualLength: 8,
-    prefill: 'quantize-all',
-    residualMode: 'append',
-    mode: 'packed',
-    ...p,
-  });
   const kv = (k: number, v: number) => ({ key: quantizerConfig({ bits: k, groupSize: 8 }), value: quantizerConfig({ bits: v, groupSize: 8 }) });
   // reference false: codecs the quantizing reference does not emulate (the plain graph is the check there).
   const CASES: { name: string; model: Parameters<typeof tinyModel>[0]; policy: CachePolicy; reference?: false }[] = [
-    { name: 'packed K4V2 per-token G8, R8 (history cut to its tokens, residual after it)', model: 'tiny-llama3-gqa', policy: k4v2() },
-    { name: 'simulated K4V2, keep-residual R6, q/k norm', model: 'tiny-qwen3-qknorm', policy: k4v2({ mode: 'simulated', prefill: 'keep-residual', residualLength: 6 }) },
+    { name: 'packed K4V2 per-token G8, R8 (history cut to its tokens, residual after it)', model: 'tiny-llama3-gqa', policy: k4v2Policy() },
+    { name: 'simulated K4V2, keep-residual R6, q/k norm', model: 'tiny-qwen3-qknorm', policy: k4v2Policy({ mode: 'simulated', prefill: 'keep-residual', residualLength: 6 }) },
     {
       name: 'per-channel K G8 / V G16 with R0 (K and V histories of different lengths)',
       model: 'tiny-llama-mha',
-      policy: k4v2({ quant: { key: quantizerConfig({ bits: 4, axis: 'per-channel', groupSize: 8 }), value: quantizerConfig({ bits: 4, axis: 'per-channel', groupSize: 16 }) }, residualLength: 0 }),
+      policy: k4v2Policy({ quant: { key: quantizerConfig({ bits: 4, axis: 'per-channel', groupSize: 8 }), value: quantizerConfig({ bits: 4, axis: 'per-channel', groupSize: 16 }) }, residualLength: 0 }),
     },
-    { name: 'TurboQuant KQV 3 bits (a two-part codec)', model: 'tiny-llama3-gqa', policy: k4v2({ turbo: { scheme: 'KQV', seed: 3 } }), reference: false },
-    { name: 'Hadamard-rotated K2V2', model: 'tiny-llama3-gqa', policy: k4v2({ quant: kv(2, 2), rotation: { kind: 'hadamard', seed: 1 } }), reference: false },
+    { name: 'TurboQuant KQV 3 bits (a two-part codec)', model: 'tiny-llama3-gqa', policy: k4v2Policy({ turbo: { scheme: 'KQV', seed: 3 } }), reference: false },
+    { name: 'Hadamard-rotated K2V2', model: 'tiny-llama3-gqa', policy: k4v2Policy({ quant: kv(2, 2), rotation: { kind: 'hadamard', seed: 1 } }), reference: false },
     {
       name: 'per-layer quantizers that differ from layer to layer',
       model: 'tiny-llama3-gqa',
-      policy: k4v2({ layers: [kv(4, 2), kv(2, 4)] }),
+      policy: k4v2Policy({ layers: [kv(4, 2), kv(2, 4)] }),
       reference: false,
     },
   ];
@@ -90,7 +82,7 @@ describe('decoder graph with fused attention (GroupQueryAttention), fp32 on the 
 
   it('the packed-history reader unpacks through lookup tables (Gather) when asked, as on GPU providers, else arithmetically (Floor)', () => {
     const model = tinyModel('tiny-llama3-gqa', 2, { headDim: 16 });
-    const codecs = layerCodecs(k4v2(), model.config)!;
+    const codecs = layerCodecs(k4v2Policy(), model.config)!;
     const ops = (lookupTables: boolean) => {
       const g = new GraphBuilder();
       const reader = packedHistoryReader(codecs, 'float16', { lookupTables });

@@ -1,4 +1,6 @@
 // Shared by the graph-* and runtime-* tests: tiny random models of every family and logit comparisons.
+import { quantizerConfig } from '@kvbench/quant';
+import type { CachePolicy } from '../src/evaluation';
 import type { ModelConfig, ModelWeights } from '../src/model';
 import type { ReferenceModel } from '../src/reference';
 import type { DecoderSession } from '../src/session';
@@ -10,6 +12,18 @@ export interface TinyModel {
   name: string;
   config: ModelConfig;
   weights: ModelWeights;
+}
+
+/** Packed K4V2 (quanto per-token, groups of 8: tiny heads), residual 8, quantize-all prefill; `p` overrides. */
+export function k4v2Policy(p: Partial<CachePolicy> = {}): CachePolicy {
+  return {
+    quant: { key: quantizerConfig({ bits: 4, groupSize: 8 }), value: quantizerConfig({ bits: 2, groupSize: 8 }) },
+    residualLength: 8,
+    prefill: 'quantize-all',
+    residualMode: 'append',
+    mode: 'packed',
+    ...p,
+  };
 }
 
 /** std 0.2 keeps logits far from uniform, so cache errors show in them. */

@@ -1,24 +1,16 @@
 // Decoders whose one-token projections are split-K products (the default on GPU providers, split-k.ts),
 // run on the CPU provider: same logits as one MatMul per projection through chunked prefill (the If's
 // MatMul branch) and decode steps (the split branch), with full-precision and packed caches.
-import { quantizerConfig } from '@kvbench/quant';
 import { describe, expect, it } from 'vitest';
-import type { CachePolicy } from '../src/evaluation';
 import { ReferenceModel } from '../src/reference';
 import { buildDecoderGraph, ONE_TOKEN } from '../src/graph';
 import { createOnnxSession, defaultCachePolicy } from '../src/runtime';
-import { FAMILIES, randomTokens, relativeError, tinyModel, worstAgainstReference } from './graph-helpers';
+import { FAMILIES, k4v2Policy, randomTokens, relativeError, tinyModel, worstAgainstReference } from './graph-helpers';
 
 const PROMPT = 9;
 const STEPS = 12;
 
-const k4v2: CachePolicy = {
-  quant: { key: quantizerConfig({ bits: 4, groupSize: 8 }), value: quantizerConfig({ bits: 2, groupSize: 8 }) },
-  residualLength: 8,
-  prefill: 'quantize-all',
-  residualMode: 'append',
-  mode: 'packed',
-};
+const k4v2 = k4v2Policy();
 
 describe('split-K projections in the decoder, fp32 on the CPU', () => {
   for (const family of FAMILIES) {

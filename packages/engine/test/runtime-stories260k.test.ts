@@ -3,11 +3,9 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadModel, type LoadedModel } from '../src/model';
 import { argmax, ReferenceModel } from '../src/reference';
-import { quantizerConfig } from '@kvbench/quant';
-import type { CachePolicy } from '../src/evaluation';
 import { createOnnxSession, defaultCachePolicy } from '../src/runtime';
 import { loadTokenizer, type TextTokenizer } from '../src/tokenizer';
-import { relativeError } from './graph-helpers';
+import { k4v2Policy, relativeError } from './graph-helpers';
 import { QuantizedReference } from './runtime-emulator';
 
 let model: LoadedModel;
@@ -40,13 +38,7 @@ describe('stories260K on ONNX Runtime (cpu, fp32)', () => {
   });
 
   it('a packed K4V2 cache (residual 16) matches the reference with the same cache policy, and simulated mode agrees', async () => {
-    const policy: CachePolicy = {
-      quant: { key: quantizerConfig({ bits: 4, groupSize: 8 }), value: quantizerConfig({ bits: 2, groupSize: 8 }) },
-      residualLength: 16,
-      prefill: 'quantize-all',
-      residualMode: 'append',
-      mode: 'packed',
-    };
+    const policy = k4v2Policy({ residualLength: 16 });
     const packed = await createOnnxSession(model, policy);
     const simulated = await createOnnxSession(model, { ...policy, mode: 'simulated' });
     const reference = new QuantizedReference(model.config, model.weights, policy, 96);
