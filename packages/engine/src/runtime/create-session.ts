@@ -95,17 +95,17 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
   if (layerStatsTokens !== undefined && (!Number.isInteger(layerStatsTokens) || layerStatsTokens < 0)) {
     throw new CachePolicyError('layerStatsTokens', `got ${layerStatsTokens}, allowed: an integer >= 0 (0 = no per-layer statistics)`);
   }
+  const onDevice = isGpuProvider(provider);
   // GroupQueryAttention takes head sizes that are multiples of 16 (stories260K's 8 is not). Its sliding
   // window is checked against the reference on the CPU only: windowed models default to plain.
   const fusable = config.headDim % 16 === 0;
-  const attention = options.attention ?? (isGpuProvider(provider) && fusable && config.slidingWindow === null ? 'fused' : 'plain');
+  const attention = options.attention ?? (onDevice && fusable && config.slidingWindow === null ? 'fused' : 'plain');
   if (attention !== 'plain' && attention !== 'fused') throw new CachePolicyError('attention', `got ${JSON.stringify(attention)}, allowed: plain, fused`);
   if (attention === 'fused' && !fusable) throw new CachePolicyError('attention', `fused needs a head_dim that is a multiple of 16 (GroupQueryAttention); this model has head_dim ${config.headDim}: use plain`);
-  const splitKChunk = options.splitK ?? (isGpuProvider(provider) ? SPLIT_K_CHUNK : 0);
+  const splitKChunk = options.splitK ?? (onDevice ? SPLIT_K_CHUNK : 0);
   if (!Number.isInteger(splitKChunk) || splitKChunk < 0) throw new CachePolicyError('splitK', `got ${splitKChunk}, allowed: an integer >= 0 (0 = one MatMul per projection)`);
   const weightQuant = validateWeightQuant(options.weightBits ?? 16, options.weightBlockSize);
   checkWeightQuant(config, weightQuant);
-  const onDevice = isGpuProvider(provider);
   const sessionOptions = providerSessionOptions(provider, options.sessionOptions);
 
   let stores: Record<KvKind, KvStore>;
