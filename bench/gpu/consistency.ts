@@ -83,6 +83,11 @@ const argmax = (a: Float32Array) => {
 const tolerance = (dtype: Dtype) => (dtype === 'float16' ? 1e-2 : 1e-4);
 const errorText = (error: unknown) => ((error as Error).message ?? String(error)).replace(/\s+/g, ' ').slice(0, 400);
 
+const SECTIONS = ['logits', 'int4', 'ppl', 'reserve'] as const;
+/** Section 4: a chunked prefill over a padded past, then decode steps across a growth (the fp cache: 256 -> 512 rows). */
+const RESERVE_PROMPT = 240;
+const RESERVE_STEPS = 40;
+
 export async function consistencyMain(argv: string[]): Promise<void> {
   const { values: args } = parseArgs({
     args: argv,
@@ -101,8 +106,11 @@ export async function consistencyMain(argv: string[]): Promise<void> {
       'ppl-tokens': { type: 'string', default: '96' },
       'ppl-residual': { type: 'string', default: '16' },
       models: { type: 'string', default: 'stories260k,Llama-3.2-1B' },
+      sections: { type: 'string', default: SECTIONS.join(',') },
     },
   });
+  const sections = new Set(args.sections!.split(',').filter(Boolean));
+  for (const x of sections) if (!(SECTIONS as readonly string[]).includes(x)) throw new Error(`--sections: got ${JSON.stringify(x)}, allowed: ${SECTIONS.join(', ')}`);
   const started = Date.now();
   const deadline = started + Number(args.budget) * 1000;
   const gpu = args.ep as ExecutionProvider;
@@ -151,6 +159,7 @@ export async function consistencyMain(argv: string[]): Promise<void> {
   const logitsRows: LogitsRow[] = [];
   const pplRows: PplRow[] = [];
   const int4Rows: LogitsRow[] = [];
+  const reserveRows: LogitsRow[] = [];
   const write = () => {
     const report = {
       recorded: new Date().toISOString(),
@@ -159,6 +168,7 @@ export async function consistencyMain(argv: string[]): Promise<void> {
       logits: logitsRows,
       int4: int4Rows,
       perplexity: pplRows,
+      reserve: reserveRows,
       seconds: (Date.now() - started) / 1000,
     };
     writeFileSync(join(outDir, 'gpu-consistency.json'), JSON.stringify(report, null, 2));
@@ -189,7 +199,7 @@ export async function consistencyMain(argv: string[]): Promise<void> {
   ];
 
   // 1. Logits, fp and K4V2 caches.
-  for (const m of models) {
+  for (const m of sections.has('logits') ? models : []) {
     for (const cache of ['fp', 'K4V2']) {
       const base = { model: m.name, cache: cache === 'fp' ? 'full precision' : `K4V2 packed (quanto, per-token, G64, residual ${residual})`, weights: 'as loaded', reference: 'cpu/float32' };
       if (timeLeft() < 10) {
@@ -233,7 +243,7 @@ export async function consistencyMain(argv: string[]): Promise<void> {
   }
 
   // 2. int4 weights (MatMulNBits, block 32) on the GPU vs the CPU, full-precision cache.
-  for (const m of models) {
+  for (const m of sections.has('int4') ? models : []) {
     if (m.spec === 'stories260k') {
       int4Rows.push({ model: m.name, cache: 'full precision', weights: 'int4', variant: '-', reference: '-', status: 'skipped', note: 'refused by design: no MatMulNBits block size divides K = 172 of w_down' });
       continue;
@@ -270,7 +280,7 @@ export async function consistencyMain(argv: string[]): Promise<void> {
 
   // 3. Perplexity through evaluate() (ppl-decode, K4V2 vs the full-precision cache of the same run).
   const data = join(ENGINE_ASSETS_DIR, 'data', 'tinystories', 'valid-a.txt');
-  for (const m of models) {
+  for (const m of sections.has('ppl') ? models : []) {
     const options: EvalOptions = {
       model: m.spec,
       data,
@@ -313,6 +323,48 @@ export async function consistencyMain(argv: string[]): Promise<void> {
       write();
     }
   }
+  // 4. Rows reserved ahead (kvRows 'reserve') on the GPU, full-precision and K4V2 packed caches, against the
+  // same session with exact rows: GroupQueryAttention on a right-padded past, the reserve graph's growth,
+  // and flushes placed into the packed history's spare rows.
+  for (const [m, cache] of sections.has('reserve') ? models.flatMap((m) => ['fp', 'K4V2'].map((c) => [m, c] as const)) : []) {
+    const what = cache === 'fp' ? 'full precision' : `K4V2 packed (residual ${residual})`;
+    const base = { model: m.name, cache: `${what}, reserved rows (prefill ${RESERVE_PROMPT} in chunks of 64, ${RESERVE_STEPS} steps)`, weights: 'as loaded', reference: `${gpu}, exact rows` };
+    if (m.spec === 'stories260k') {
+      if (cache === 'fp') reserveRows.push({ ...base, cache: 'any', variant: '-', status: 'skipped', note: 'head_dim 8: no fused attention, so no reserved rows' });
+      continue;
+    }
+    for (const dtype of ['float32', 'float16'] as Dtype[]) {
+      const t = Date.now();
+      const row: LogitsRow = { ...base, variant: `${gpu}/${dtype}`, status: 'ok', target: tolerance(dtype) };
+      try {
+        if (timeLeft() < 10) throw Object.assign(new Error('time budget spent'), { skipped: true });
+        const model = await load(m.spec);
+        const tokens = lcgTokens(RESERVE_PROMPT + RESERVE_STEPS, 13, model.config.vocabSize);
+        const run = async (kvRows: 'exact' | 'reserve') => {
+          const session = await createOnnxSession(model, policy(cache, residual), { provider: gpu, dtype, maxContext: 1024, prefillChunk: 64, attention: 'fused', kvRows, layerStatsTokens: 0 });
+          try {
+            const rows: Float32Array[] = [Float32Array.from(await session.prefill(tokens.slice(0, RESERVE_PROMPT)))];
+            for (let i = RESERVE_PROMPT; i < tokens.length; i++) rows.push(Float32Array.from(await session.step(tokens[i])));
+            return { rows, memory: session.memory() };
+          } finally {
+            await session.dispose();
+          }
+        };
+        const exact = await run('exact');
+        const reserved = await run('reserve');
+        Object.assign(row, compare(reserved.rows, exact.rows));
+        row.pass = row.maxRelError! <= row.target!;
+        row.note = `reserved / held bytes at the end: ${((reserved.memory.reservedBytes ?? 0) / reserved.memory.heldBytes).toFixed(2)} (${reserved.memory.tokens} tokens)`;
+      } catch (error) {
+        row.status = (error as { skipped?: boolean }).skipped ? 'skipped' : 'error';
+        row.note = errorText(error);
+      }
+      row.seconds = (Date.now() - t) / 1000;
+      reserveRows.push(row);
+      console.log(`reserve ${m.name} ${cache} ${row.variant}: ${row.status === 'ok' ? `max rel ${row.maxRelError!.toExponential(2)} (${row.note})` : `${row.status}: ${row.note}`}`);
+      write();
+    }
+  }
   write();
   console.log(`wrote ${join(outDir, 'gpu-consistency.md')} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
@@ -330,7 +382,7 @@ function float16Resources(): EvaluationResources {
 const fmt = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? '-' : x.toExponential(digits));
 const verdict = (r: { status: string; pass?: boolean; note?: string }) => (r.status !== 'ok' ? `${r.status}: ${r.note ?? ''}` : r.pass === undefined ? 'reference' : r.pass ? 'pass' : 'FAIL');
 
-function markdown(r: { recorded: string; command: string; setup: Record<string, unknown>; logits: LogitsRow[]; int4: LogitsRow[]; perplexity: PplRow[]; seconds: number }): string {
+function markdown(r: { recorded: string; command: string; setup: Record<string, unknown>; logits: LogitsRow[]; int4: LogitsRow[]; perplexity: PplRow[]; reserve: LogitsRow[]; seconds: number }): string {
   const s = r.setup as { gpu: string; prompt: number; steps: number; residual: number; layers: number; vocab: number; pplDocs: number; pplPrompt: number; pplTokens: number; pplResidual: number };
   const lines = [
     '# GPU vs CPU consistency of the ONNX engine',
@@ -371,6 +423,17 @@ function markdown(r: { recorded: string; command: string; setup: Record<string, 
     ...r.perplexity.map(
       (x) =>
         `| ${x.model} | ${x.variant} | ${x.perplexity?.toFixed(4) ?? '-'} | ${x.perplexityFp?.toFixed(4) ?? '-'} | ${x.kl?.toExponential(3) ?? '-'} | ${x.scoredTokens ?? '-'} | ${fmt(x.relDiffVsCpu)} | ${fmt(x.relDiffFpVsCpu)} | ${fmt(x.target, 0)} | ${verdict(x)} |`,
+    ),
+    '',
+    '## Reserved rows (kvRows reserve) on the GPU',
+    '',
+    "The cache with rows reserved ahead against the same provider, dtype and cache with exact rows: GroupQueryAttention reads a right-padded past (for the packed cache: the dequantized history with the residual laid over its spare rows), the reserve graph (Pad) grows the tensors on the device, and the packed cache's flushes write into the history's spare rows.",
+    '',
+    '| model | cache | run | reference | positions | max rel. error | mean rel. error | argmax agreement | target | verdict | note |',
+    '|---|---|---|---|---:|---:|---:|---:|---:|---|---|',
+    ...r.reserve.map(
+      (x) =>
+        `| ${x.model} | ${x.cache} | ${x.variant} | ${x.reference} | ${x.positions ?? '-'} | ${fmt(x.maxRelError)} | ${fmt(x.meanRelError)} | ${x.argmaxAgreement?.toFixed(3) ?? '-'} | ${fmt(x.target, 0)} | ${verdict(x)} | ${x.status === 'ok' ? (x.note ?? '') : ''} |`,
     ),
     '',
   ];

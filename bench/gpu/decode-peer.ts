@@ -24,7 +24,7 @@ import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { fp16KvBytesPerToken, kvBytesPerToken, quantizerConfig, type KvQuantConfig } from '@kvbench/quant';
-import { createOnnxSession, generateRandomModel, loadHuggingFace, presetConfig, type CachePolicy, type ExecutionProvider, type OnnxDecoderSession, type PresetName } from '@kvbench/engine';
+import { createOnnxSession, generateRandomModel, loadHuggingFace, presetConfig, type CachePolicy, type ExecutionProvider, type OnnxDecoderSession, type PresetName, type SessionOptions } from '@kvbench/engine';
 import { GpuMemorySampler } from './gpu-memory';
 
 export const CACHE_NAMES = ['fp16', 'K4V4', 'K4V2', 'K2V2'] as const;
@@ -34,11 +34,22 @@ export type CacheName = (typeof CACHE_NAMES)[number];
 // later, bench/results/gpu-decode-profile.md); 32 on both sides measures the steady state.
 export const WARMUP = 32;
 
+/**
+ * A cache name with this suffix (fp16-reserve, K4V2-reserve, ...) runs with rows reserved ahead (kvRows
+ * 'reserve') in a process whose WebGPU storage buffers are cached by exact size ('simple'): not a default
+ * cache, name it in --caches. Its peer is the peer's cache of the name without the suffix.
+ */
+export const RESERVE_SUFFIX = '-reserve';
+export const isReserved = (name: string) => name.endsWith(RESERVE_SUFFIX);
+/** The cache name without RESERVE_SUFFIX (what the peer runs). */
+export const baseCache = (name: string) => (isReserved(name) ? name.slice(0, -RESERVE_SUFFIX.length) : name);
+
 /** Bits of keys and values per cache name; null = full precision. */
 export function cacheBits(name: string): { k: number; v: number } | null {
-  if (name === 'fp16' || name === 'fp') return null;
-  const m = /^K(\d)V(\d)$/.exec(name);
-  if (!m) throw new Error(`cache: got ${JSON.stringify(name)}, allowed: ${CACHE_NAMES.join(', ')}`);
+  const base = baseCache(name);
+  if (base === 'fp16' || base === 'fp') return null;
+  const m = /^K(\d)V(\d)$/.exec(base);
+  if (!m) throw new Error(`cache: got ${JSON.stringify(name)}, allowed: ${CACHE_NAMES.join(', ')}, each optionally with ${RESERVE_SUFFIX}`);
   return { k: Number(m[1]), v: Number(m[2]) };
 }
 
@@ -143,6 +154,8 @@ export interface OursRow {
   fillChunk?: number;
   /** Engine's own accounting (session.memory()). */
   kvHeldBytes?: number;
+  /** What the cache tensors occupy, rows reserved ahead included (session.memory().reservedBytes). */
+  kvReservedBytes?: number;
   kvTokens?: number;
   historyTokens?: number;
   residualTokens?: number;
@@ -218,7 +231,11 @@ async function runChild(spec: ChildSpec): Promise<void> {
     const config = model.config;
     const maxContext = decodeMaxContext(spec.contexts, spec.steps);
     const policy = cachePolicy(spec.cache, spec.residual);
-    const sessionOptions = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
+    const sessionOptions: SessionOptions = { extra: { session: { intra_op: { allow_spinning: '0' } } } };
+    // Rows reserved ahead pay off when ORT's WebGPU allocator reuses buffers by exact size (this child's
+    // process-wide setting; the default size buckets keep too few of each size: gpu-decode-profile.md section 9).
+    const reserve = isReserved(spec.cache) ? ({ kvRows: 'reserve', attention: 'fused' } as const) : {};
+    if (reserve.kvRows && spec.provider === 'webgpu') sessionOptions.executionProviders = [{ name: 'webgpu', storageBufferCacheMode: 'simple' } as never];
     let dtype = spec.dtype;
     let dtypeNote = spec.note ?? '';
     // KVB_FAIL_FLOAT16=create|run makes float16 fail here (testing the fallbacks without a GPU).
@@ -227,13 +244,13 @@ async function runChild(spec: ChildSpec): Promise<void> {
     };
     try {
       failFloat16('create');
-      session = await createOnnxSession(model, policy, { provider: spec.provider, dtype, maxContext, prefillChunk: spec.maxChunk, sessionOptions, layerStatsTokens: 0 });
+      session = await createOnnxSession(model, policy, { provider: spec.provider, dtype, maxContext, prefillChunk: spec.maxChunk, sessionOptions, layerStatsTokens: 0, ...reserve });
     } catch (error) {
       if (dtype !== 'float16') throw error;
       dtypeNote = `float16 session failed (${(error as Error).message.slice(0, 300)}); fell back to float32`;
       console.log(`${tag} NOTE: ${dtypeNote}`);
       dtype = 'float32';
-      session = await createOnnxSession(model, policy, { provider: spec.provider, dtype, maxContext, prefillChunk: spec.maxChunk, sessionOptions, layerStatsTokens: 0 });
+      session = await createOnnxSession(model, policy, { provider: spec.provider, dtype, maxContext, prefillChunk: spec.maxChunk, sessionOptions, layerStatsTokens: 0, ...reserve });
     }
     await sleep(600);
     const baseline = sampler.latest();
@@ -299,6 +316,7 @@ async function runChild(spec: ChildSpec): Promise<void> {
         fillSeconds,
         fillChunk: chunk,
         kvHeldBytes: m.heldBytes,
+        kvReservedBytes: m.reservedBytes,
         kvTokens: m.tokens,
         historyTokens: layout.historyTokens,
         residualTokens: layout.residualTokens,

@@ -6,7 +6,8 @@
 // Result: bench/results/gpu-decode-profile.md.
 //   node .device/device-entry.mjs profile [--ep webgpu] [--model Llama-3.2-1B:4] [--vocab 8192]
 //     [--contexts 1024,8192] [--profile-context N] [--caches fp16,K4V2] [--profile-caches LIST (default --caches; '' none)]
-//     [--steps 16] [--variants default,plain,nosplitk,novalidation,int4,simplecache,nocache,pendingN]
+//     [--steps 16] [--variants default,plain,nosplitk,novalidation,int4,reserve,simplecache,nocache,pendingN]
+//     [--buffer-cache bucket|simple|disabled (every session of the process; default ORT's bucket)]
 //     [--models-dir /tmp/kvb-gpu/models] [--work /tmp/kvb-gpu/profile] [--out FILE.md]
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,8 +18,10 @@ import { cachePolicy, decodeMaxContext, ensureRandomModel, fillChunk, fillContex
 // simplecache / nocache (WebGPU storage buffers cached by exact size / not at all, instead of ORT's
 // size buckets) and pendingN (N kernels per command buffer; ORT's default is 16) change
 // process-wide WebGPU settings, which the first session of a process fixes: run them in a process of
-// their own (--variants pending16).
-const VARIANTS = ['default', 'plain', 'nosplitk', 'novalidation', 'int4', 'simplecache', 'nocache'] as const;
+// their own (--variants pending16), or use --buffer-cache for every session of the process. reserve: the
+// cache keeps rows ahead of its tokens (kvRows 'reserve').
+const VARIANTS = ['default', 'plain', 'nosplitk', 'novalidation', 'int4', 'reserve', 'simplecache', 'nocache'] as const;
+const BUFFER_CACHES = ['bucket', 'simple', 'disabled'] as const;
 type Variant = (typeof VARIANTS)[number] | `pending${number}`;
 const isVariant = (v: string): v is Variant => (VARIANTS as readonly string[]).includes(v) || /^pending[1-9]\d*$/.test(v);
 
@@ -34,19 +37,33 @@ interface ProfileEvent {
  * Session options, weight bits, attention and split-K of a variant ('plain': plain-op attention where GPUs
  * default to fused; 'nosplitk': one MatMul per projection where GPUs default to split-K products).
  */
-function variantOptions(variant: Variant, ep: ExecutionProvider, profilePrefix?: string): { sessionOptions: SessionOptions; weightBits: 4 | 16; attention?: 'plain'; splitK?: number } {
+function variantOptions(
+  variant: Variant,
+  ep: ExecutionProvider,
+  bufferCache: (typeof BUFFER_CACHES)[number],
+  profilePrefix?: string,
+): { sessionOptions: SessionOptions; weightBits: 4 | 16; attention?: 'plain' | 'fused'; splitK?: number; kvRows?: 'reserve' } {
   const extra: Record<string, unknown> = { session: { intra_op: { allow_spinning: '0' } } };
   if (variant.startsWith('pending')) extra['ep.webgpuexecutionprovider.maxNumPendingDispatches'] = variant.slice('pending'.length);
   const sessionOptions: SessionOptions = { extra };
-  if (variant === 'novalidation' && ep === 'webgpu') sessionOptions.executionProviders = [{ name: 'webgpu', validationMode: 'disabled' } as never];
-  if ((variant === 'simplecache' || variant === 'nocache') && ep === 'webgpu') {
-    sessionOptions.executionProviders = [{ name: 'webgpu', storageBufferCacheMode: variant === 'nocache' ? 'disabled' : 'simple' } as never];
+  if (ep === 'webgpu') {
+    const webgpu: Record<string, string> = { name: 'webgpu' };
+    if (variant === 'novalidation') webgpu.validationMode = 'disabled';
+    const mode = variant === 'simplecache' ? 'simple' : variant === 'nocache' ? 'disabled' : bufferCache;
+    if (mode !== 'bucket') webgpu.storageBufferCacheMode = mode;
+    if (Object.keys(webgpu).length > 1) sessionOptions.executionProviders = [webgpu as never];
   }
   if (profilePrefix) {
     sessionOptions.enableProfiling = true;
     sessionOptions.profileFilePrefix = profilePrefix;
   }
-  return { sessionOptions, weightBits: variant === 'int4' ? 4 : 16, ...(variant === 'plain' ? { attention: 'plain' as const } : {}), ...(variant === 'nosplitk' ? { splitK: 0 } : {}) };
+  return {
+    sessionOptions,
+    weightBits: variant === 'int4' ? 4 : 16,
+    ...(variant === 'plain' ? { attention: 'plain' as const } : {}),
+    ...(variant === 'nosplitk' ? { splitK: 0 } : {}),
+    ...(variant === 'reserve' ? { kvRows: 'reserve' as const, attention: 'fused' as const } : {}),
+  };
 }
 
 /** Builds `context` tokens in chunks, then times `steps` decode steps after the warm-up ones. */
@@ -129,9 +146,12 @@ export async function decodeProfileMain(argv: string[]): Promise<void> {
       dtype: { type: 'string', default: 'float16' },
       'models-dir': { type: 'string', default: '/tmp/kvb-gpu/models' },
       work: { type: 'string', default: '/tmp/kvb-gpu/profile' },
+      'buffer-cache': { type: 'string', default: 'bucket' },
       out: { type: 'string' },
     },
   });
+  const bufferCache = args['buffer-cache'] as (typeof BUFFER_CACHES)[number];
+  if (!BUFFER_CACHES.includes(bufferCache)) throw new Error(`--buffer-cache: got ${JSON.stringify(bufferCache)}, allowed: ${BUFFER_CACHES.join(', ')}`);
   const ep = args.ep as ExecutionProvider;
   const dtype = args.dtype as 'float16' | 'float32';
   const [{ preset, layers }] = parseModels(args.model!);
@@ -151,7 +171,7 @@ export async function decodeProfileMain(argv: string[]): Promise<void> {
   const out: string[] = [
     `# Decode step on ${ep}: variants and an operator profile`,
     '',
-    `Model: random-weight ${preset} shape, ${layers} layers, vocabulary ${vocab}, ${dtype}; cache policy as gpu-peer.md (quanto per-token G64, residual 128). Median of ${steps} steps after ${WARMUP} warm-up steps; \`node .device/device-entry.mjs profile ${argv.join(' ')}\`.`,
+    `Model: random-weight ${preset} shape, ${layers} layers, vocabulary ${vocab}, ${dtype}; WebGPU storage buffer cache ${bufferCache}; cache policy as gpu-peer.md (quanto per-token G64, residual 128). Median of ${steps} steps after ${WARMUP} warm-up steps; \`node .device/device-entry.mjs profile ${argv.join(' ')}\`.`,
     '',
     '| variant | cache | context | median step (ms) | min | max | median decoder run() (ms) |',
     '|---|---|---:|---:|---:|---:|---:|',
@@ -159,10 +179,10 @@ export async function decodeProfileMain(argv: string[]): Promise<void> {
   const print = () => console.log(out.join('\n'));
   for (const variant of variants) {
     for (const cache of caches) {
-      const { sessionOptions, weightBits, attention, splitK } = variantOptions(variant, ep);
+      const { sessionOptions, weightBits, attention, splitK, kvRows } = variantOptions(variant, ep, bufferCache);
       let session: OnnxDecoderSession | null = null;
       try {
-        session = await createOnnxSession(model, cachePolicy(cache, 128), { provider: ep, dtype, maxContext, sessionOptions, layerStatsTokens: 0, weightBits, attention, splitK });
+        session = await createOnnxSession(model, cachePolicy(cache, 128), { provider: ep, dtype, maxContext, sessionOptions, layerStatsTokens: 0, weightBits, attention, splitK, kvRows });
         const runs = recordRuns(session);
         for (const context of contexts) {
           const times = await timeSteps(session, context, steps, config.heads, bytes);
@@ -184,7 +204,7 @@ export async function decodeProfileMain(argv: string[]): Promise<void> {
   for (const cache of profiled) {
     const work = join(args.work!, `profile-${cache}`);
     mkdirSync(work, { recursive: true });
-    const { sessionOptions, weightBits } = variantOptions('default', ep, join(work, 'ort-profile'));
+    const { sessionOptions, weightBits } = variantOptions('default', ep, bufferCache, join(work, 'ort-profile'));
     const session = await createOnnxSession(model, cachePolicy(cache, 128), { provider: ep, dtype, maxContext, sessionOptions, layerStatsTokens: 0, weightBits });
     const times = await timeSteps(session, context, steps, config.heads, bytes);
     await session.dispose(); // writes the profile file

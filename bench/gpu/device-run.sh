@@ -10,7 +10,7 @@
 # Time: the whole run aims at KVB_TOTAL seconds (default 540); each part gets a time limit (timeout) and
 # an internal budget a little under it, and later parts keep a reserve. Override with the environment:
 #   KVB_MODELS (Llama-3.2-1B:4,Qwen3-8B:2)  KVB_CONTEXTS (1024,8192,32768)  KVB_STEPS (32)  KVB_VOCAB (8192)
-#   KVB_CACHES (fp16,K4V4,K4V2,K2V2)  KVB_DTYPE (float16)  KVB_EP (webgpu)  KVB_SKIP (e.g. "consistency peer")
+#   KVB_CACHES (fp16,K4V4,K4V2,K2V2; NAME-reserve adds ours with reserved rows)  KVB_DTYPE (float16)  KVB_EP (webgpu)  KVB_SKIP (e.g. "consistency peer")
 #   KVB_PEER_ARGS (extra decode_peer.py flags, e.g. --no-sanity)
 set -u
 cd "$(dirname "${BASH_SOURCE[0]}")/../.."
@@ -25,6 +25,8 @@ CONTEXTS=${KVB_CONTEXTS:-1024,8192,32768}
 STEPS=${KVB_STEPS:-32}
 VOCAB=${KVB_VOCAB:-8192}
 CACHES=${KVB_CACHES:-fp16,K4V4,K4V2,K2V2}
+# NAME-reserve caches are ours only: the peer runs NAME (each name once) and the join compares with it.
+PEER_CACHES=$(echo "$CACHES" | tr ',' '\n' | sed 's/-reserve$//' | awk '!seen[$0]++' | paste -sd, -)
 DTYPE=${KVB_DTYPE:-float16}
 EP=${KVB_EP:-webgpu}
 SKIP=${KVB_SKIP:-}
@@ -70,7 +72,7 @@ if ! skipped peer; then
   t=$(limit 110 15); b=$(( t - 20 ))
   stamp "decode, peer: transformers + torch (limit ${t} s, budget ${b} s)"
   timeout -k 10 "$t" python3 bench/gpu/decode_peer.py --models-dir "$WORK/models" --models "$MODELS" --vocab "$VOCAB" \
-    --contexts "$CONTEXTS" --steps "$STEPS" --caches "$CACHES" --budget "$b" --out "$OUT/gpu-peer-torch.json" ${KVB_PEER_ARGS:-}
+    --contexts "$CONTEXTS" --steps "$STEPS" --caches "$PEER_CACHES" --budget "$b" --out "$OUT/gpu-peer-torch.json" ${KVB_PEER_ARGS:-}
   echo "decode (peer) exit $?"
 fi
 

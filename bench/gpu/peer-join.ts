@@ -4,7 +4,7 @@
 // Usage: npx tsx bench/gpu/peer-join.ts --ours OURS.json --peer PEER.json --out gpu-peer.md
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import type { OursRow } from './decode-peer';
+import { baseCache, RESERVE_SUFFIX, type OursRow } from './decode-peer';
 
 interface PeerRow {
   model: string;
@@ -55,7 +55,9 @@ export function joinMarkdown(ours: Report<OursRow> | null, peer: Report<PeerRow>
   const key = (r: { model: string; cache: string; context: number }) => `${r.model}|${r.cache}|${r.context}`;
   const oursBy = new Map(oursOk.map((r) => [key(r), r]));
   const peerBy = new Map(peerOk.map((r) => [key(r), r]));
-  const cacheOrder = ['fp16', 'K4V4', 'K4V2', 'K2V2'];
+  // Our caches with reserved rows are compared with the peer's cache of the same name without the suffix.
+  const peerOf = (k: { model: string; cache: string; context: number }) => peerBy.get(key({ ...k, cache: baseCache(k.cache) }));
+  const cacheOrder = ['fp16', 'K4V4', 'K4V2', 'K2V2'].flatMap((c) => [c, `${c}${RESERVE_SUFFIX}`]);
   const keys = [...new Set([...oursBy.keys(), ...peerBy.keys()])].map((k) => {
     const [model, cache, context] = k.split('|');
     return { model, cache, context: Number(context) };
@@ -75,7 +77,7 @@ export function joinMarkdown(ours: Report<OursRow> | null, peer: Report<PeerRow>
     `- models: random weights with the real widths of **Llama-3.2-1B** (hidden 2048, 32 heads, 8 KV heads, head_dim 64, MLP 8192) and **Qwen3-8B** (hidden 4096, 32 heads, 8 KV heads, head_dim 128, MLP 12288, q/k norm), **fewer layers and a reduced vocabulary ${os.vocab ?? '?'}** (the model column says how many; of 16 / 36 layers and 128256 / 151936 tokens): per-token numbers scale with layers, the fixed per-step costs do not`,
     `- ours: onnxruntime-node ${ours ? '' : '(no result) '}${os.provider ?? '?'} provider, compute and cache dtype ${dtypes}${os.provider && os.provider !== 'cpu' ? ', cache state kept on the GPU between steps (gpu-buffer outputs)' : ''}, logits returned to the host each step`,
     `- peer: transformers ${versions.transformers ?? '?'}, torch ${versions.torch ?? '?'} (CUDA ${versions.cuda ?? '?'}), float16, attention ${JSON.stringify(peer?.attention ?? '?')}${ps.cudnnSdp === false ? ' with cuDNN SDPA off (flash / memory-efficient kernels)' : ps.cudnnSdp ? ' with cuDNN SDPA on (a plan per key length)' : ''}; fp16 = transformers' DynamicCache; the quantized caches = a transformers Cache (layers subclass ${String(peer?.cacheLayerBase ?? '?')}) with the same quantizer: bit-packed uint8 codes + fp16 scale/shift, whole history dequantized each step; logits copied to the host each step as ours`,
-    `- caches: fp16 (no quantization; ours in the compute dtype); KxVy = keys x bits, values y bits, quanto asymmetric min-max, per-token groups of 64 along head_dim, fp16 metadata, quantize-all prefill, residual ${os.residual ?? 128} fp16 tokens appended to the packed history whenever it reaches ${os.residual ?? 128}`,
+    `- caches: fp16 (no quantization; ours in the compute dtype); KxVy = keys x bits, values y bits, quanto asymmetric min-max, per-token groups of 64 along head_dim, fp16 metadata, quantize-all prefill, residual ${os.residual ?? 128} fp16 tokens appended to the packed history whenever it reaches ${os.residual ?? 128}; NAME-reserve (ours only, compared with the peer's NAME) = that cache with rows reserved ahead (kvRows 'reserve': 1.5x the tokens, multiples of 256, in the residual and the packed history) in a process whose WebGPU storage buffers are cached by exact size`,
     `- the context is built in chunks (ours: prefill/append, chunk <= ${os.maxChunk ?? '?'} tokens and attention scores <= ${os.scoreMiB ?? '?'} MiB per chunk; peer: ${ps.chunk ?? '?'}-token forward calls), then ${os.warmup ?? 2} warm-up and ${os.steps ?? '?'} timed decode steps (peer ${ps.warmup ?? 2} and ${ps.steps ?? '?'}); step = median (a flush of the residual, every ${os.residual ?? 128} tokens, can fall inside the timed steps: one step of them, which the median leaves out)`,
     '',
     '## Decode speed',
@@ -85,7 +87,7 @@ export function joinMarkdown(ours: Report<OursRow> | null, peer: Report<PeerRow>
   ];
   for (const k of keys) {
     const o = oursBy.get(key(k));
-    const p = peerBy.get(key(k));
+    const p = peerOf(k);
     const ratio = o?.tokensPerSecond && p?.tokensPerSecond ? o.tokensPerSecond / p.tokensPerSecond : undefined;
     lines.push(`| ${k.model} | ${k.context} | ${k.cache} | ${o?.dtype ?? '-'} | ${f(o?.tokensPerSecond)} | ${f(p?.tokensPerSecond)} | ${f(ratio, 3)} | ${f(o?.stepMsMedian, 2)} | ${f(p?.stepMsMedian, 2)} |`);
   }
@@ -93,19 +95,19 @@ export function joinMarkdown(ours: Report<OursRow> | null, peer: Report<PeerRow>
     '',
     '## KV cache bytes: held vs accounted',
     '',
-    "Accounted = @kvbench/quant's kvBytesPerToken (quantized: L·H·D·[(b_K + 2·16/64) + (b_V + 2·16/64)]/8 bytes per token; fp16: 2·L·H·D·2). Measured per token = the packed history's bytes / its tokens (quantized caches) or held / tokens (fp16). Held = history + fp residual, as the engine reports (session.memory()) and as the peer's tensors add up.",
+    "Accounted = @kvbench/quant's kvBytesPerToken (quantized: L·H·D·[(b_K + 2·16/64) + (b_V + 2·16/64)]/8 bytes per token; fp16: 2·L·H·D·2). Measured per token = the packed history's bytes / its tokens (quantized caches) or held / tokens (fp16). Held = history + fp residual, as the engine reports (session.memory()) and as the peer's tensors add up; ours reserved = what our cache tensors occupy, rows reserved ahead included.",
     '',
-    '| model | context | cache | ours held (MiB) | ours B/token | accounted B/token | ours / accounted | within 5% | peer held (MiB) | peer B/token | peer / accounted |',
-    '|---|---:|---|---:|---:|---:|---:|---|---:|---:|---:|',
+    '| model | context | cache | ours held (MiB) | ours reserved (MiB) | ours B/token | accounted B/token | ours / accounted | within 5% | peer held (MiB) | peer B/token | peer / accounted |',
+    '|---|---:|---|---:|---:|---:|---:|---:|---|---:|---:|---:|',
   );
   for (const k of keys) {
     const o = oursBy.get(key(k));
-    const p = peerBy.get(key(k));
+    const p = peerOf(k);
     const acc = o?.kvBytesPerTokenAccounted ?? p?.cacheBytesPerTokenAccounted;
     const r = o?.kvBytesPerTokenMeasured && acc ? o.kvBytesPerTokenMeasured / acc : undefined;
     const pr = p?.cacheBytesPerTokenMeasured && p.cacheBytesPerTokenAccounted ? p.cacheBytesPerTokenMeasured / p.cacheBytesPerTokenAccounted : undefined;
     lines.push(
-      `| ${k.model} | ${k.context} | ${k.cache} | ${mib(o?.kvHeldBytes)} | ${f(o?.kvBytesPerTokenMeasured, 0)} | ${f(acc, 0)} | ${f(r, 4)} | ${r === undefined ? '-' : Math.abs(r - 1) <= 0.05 ? 'yes' : 'NO'} | ${mib(p?.cacheBytes)} | ${f(p?.cacheBytesPerTokenMeasured ?? undefined, 0)} | ${f(pr, 4)} |`,
+      `| ${k.model} | ${k.context} | ${k.cache} | ${mib(o?.kvHeldBytes)} | ${mib(o?.kvReservedBytes)} | ${f(o?.kvBytesPerTokenMeasured, 0)} | ${f(acc, 0)} | ${f(r, 4)} | ${r === undefined ? '-' : Math.abs(r - 1) <= 0.05 ? 'yes' : 'NO'} | ${mib(p?.cacheBytes)} | ${f(p?.cacheBytesPerTokenMeasured ?? undefined, 0)} | ${f(pr, 4)} |`,
     );
   }
   lines.push(
@@ -119,7 +121,7 @@ export function joinMarkdown(ours: Report<OursRow> | null, peer: Report<PeerRow>
   );
   for (const k of keys) {
     const o = oursBy.get(key(k));
-    const p = peerBy.get(key(k));
+    const p = peerOf(k);
     lines.push(
       `| ${k.model} | ${k.context} | ${k.cache} | ${f(o?.gpuPeakDeltaMiB, 0)} | ${f(o?.gpuDecodePeakDeltaMiB, 0)} | ${f(p?.gpuPeakDeltaMiB, 0)} | ${f(p?.gpuDecodePeakDeltaMiB, 0)} | ${f(p?.allocPeakDeltaMiB, 0)} | ${f(p?.allocDecodePeakDeltaMiB, 0)} |`,
     );
@@ -127,7 +129,7 @@ export function joinMarkdown(ours: Report<OursRow> | null, peer: Report<PeerRow>
   lines.push('', '## Context build time (not a benchmark: chunk sizes differ)', '', '| model | context | cache | ours fill (s) | ours chunk | peer fill (s) |', '|---|---:|---|---:|---:|---:|');
   for (const k of keys) {
     const o = oursBy.get(key(k));
-    const p = peerBy.get(key(k));
+    const p = peerOf(k);
     lines.push(`| ${k.model} | ${k.context} | ${k.cache} | ${f(o?.fillSeconds)} | ${o?.fillChunk ?? '-'} | ${f(p?.fillSeconds)} |`);
   }
 

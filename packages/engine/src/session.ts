@@ -5,6 +5,8 @@ import type { CachePolicy, ExecutionProvider, LayerStat, WeightPrecision } from 
 export interface KvMemory {
   /** Bytes of codes + scales + zeros + residual actually held now, summed over layers, K and V. */
   heldBytes: number;
+  /** Optional: bytes the cache's tensors occupy, rows reserved for tokens to come included (>= heldBytes). */
+  reservedBytes?: number;
   /** Tokens in the cache now. */
   tokens: number;
   /** heldBytes / tokens for the quantized part only (exact, from the buffers); 0 when nothing is quantized yet. */

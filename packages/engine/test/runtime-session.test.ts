@@ -18,7 +18,8 @@ describe('memory()', () => {
     await session.prefill([1, 2, 3, 4, 5]);
     await session.step(6);
     const m = session.memory();
-    expect(m).toEqual({ heldBytes: 6 * FP32_TOKEN, tokens: 6, quantizedBytesPerToken: 0, fp16BytesPerToken: fp16KvBytesPerToken(model.config) });
+    // Exact rows: what the tensors occupy is what the tokens hold.
+    expect(m).toEqual({ heldBytes: 6 * FP32_TOKEN, reservedBytes: 6 * FP32_TOKEN, tokens: 6, quantizedBytesPerToken: 0, fp16BytesPerToken: fp16KvBytesPerToken(model.config) });
     await session.dispose();
   });
 

@@ -47,3 +47,10 @@ export const ONE_TOKEN = 'one_token';
 export const SEQLENS_K = 'seqlens_k';
 /** int32 scalar: tokens before this run plus its tokens (fused attention: GroupQueryAttention's total_sequence_length). */
 export const TOTAL_SEQUENCE_LENGTH = 'total_sequence_length';
+/**
+ * int64 [8] (reserved rows over a history, cache-reserve.ts): Pad's pads that place the residual at the
+ * history's tokens within the history's rows; one for every layer and both kinds (one flush schedule).
+ */
+export const RESERVE_PADS_INPUT = 'reserve_pads';
+/** int64 [1] (reserved rows over a history): the history's tokens plus the residual's rows, where the residual ends in the present. */
+export const RESIDUAL_END = 'residual_end';

@@ -5,6 +5,7 @@
 import { GraphBuilder, type Value } from '@kvbench/onnx';
 import type { TensorCodec } from '../codec';
 import type { BoundaryTensor } from './cache-boundary';
+import { placeRows, rowPerToken } from './cache-reserve';
 import type { GraphDtype } from './precision';
 
 export interface FlushGraphOptions {
@@ -12,9 +13,12 @@ export interface FlushGraphOptions {
   mode: 'packed' | 'simulated';
   /**
    * 'append': history ++ quant(block); 'requantize': quant(dequant(history) ++ block); 'start': the
-   * history is empty (held as a zero-filled placeholder), so quant(block) alone.
+   * history is empty (held as a zero-filled placeholder), so quant(block) alone; 'place': the history and
+   * the residual hold rows reserved ahead (runtime/cache-reserve.ts): quant(block) is written over the
+   * history's rows [h, h + n) and the residual shifts up by n, both keeping their sizes (packed mode,
+   * codecs with one row per token).
    */
-  kind: 'append' | 'requantize' | 'start';
+  kind: 'append' | 'requantize' | 'start' | 'place';
   kvHeads: number;
   headDim: number;
   dtype: GraphDtype;
@@ -32,6 +36,10 @@ export const NON_FINITE = 'non_finite'; // float32 scalar: NaN/Inf among the flu
 export const flushHistoryIn = (part: string | null) => (part ? `history.${part}` : 'history');
 export const flushHistoryOut = (part: string | null) => (part ? `next.history.${part}` : 'next.history');
 export const FLUSH_RESIDUAL_IN = 'residual';
+/** int64 [8] ('place' only): Pad's pads that put the block at the history's tokens (reservePads). */
+export const FLUSH_HISTORY_PADS = 'history_pads';
+/** int64 [8] ('place' only): Pad's pads that give the rest of the residual its rows back. */
+export const FLUSH_RESIDUAL_PADS = 'residual_pads';
 export const FLUSH_RESIDUAL_OUT = 'next.residual';
 
 export interface FlushGraph {
@@ -52,7 +60,9 @@ export function buildFlushGraph(o: FlushGraphOptions): FlushGraph {
   const n = input({ name: FLUSH_TOKENS, dtype: 'int64', shape: [1] });
   const block = g.op('Slice', [residual, g.ints([0]), n, g.ints([2])]);
   const rest = g.op('Slice', [residual, n, g.ints([2 ** 62]), g.ints([2])]);
-  output(rest, { name: FLUSH_RESIDUAL_OUT, dtype, shape: [1, H, 'rest', D] });
+  // Placed: the residual keeps its rows (what moved out leaves zero rows at the end).
+  const restOut = o.kind === 'place' ? g.op('Pad', [rest, input({ name: FLUSH_RESIDUAL_PADS, dtype: 'int64', shape: [8] })], { mode: 'constant' }) : rest;
+  output(restOut, { name: FLUSH_RESIDUAL_OUT, dtype, shape: [1, H, 'rest', D] });
 
   // NaN/Inf among the flushed tokens: x - x is NaN exactly for them.
   const finite = g.op('Equal', [g.op('Sub', [block, block]), g.scalar(dtype, 0)]);
@@ -82,6 +92,14 @@ export function buildFlushGraph(o: FlushGraphOptions): FlushGraph {
   }
   const history = inFormat.map((p) => input({ name: flushHistoryIn(p.part), dtype: p.dtype, shape: p.shape }));
   let next: Value[];
+  if (o.kind === 'place') {
+    if (!rowPerToken(codec)) throw new Error(`cache codec ${codec.key}: placing blocks needs one history row per token`);
+    // The history's rows from its tokens on are zero (reserved), so the block is added over them.
+    const pads = input({ name: FLUSH_HISTORY_PADS, dtype: 'int64', shape: [8] });
+    next = codec.encode(g, block, dtype).map((part, i) => placeRows(g, history[i], part, pads, inFormat[i].dtype === 'uint8'));
+    emitOutputs(next);
+    return { graph: g, inputs, outputs };
+  }
   if (o.kind === 'requantize') {
     next = codec.encode(g, g.op('Concat', [codec.decode(g, history, dtype), block], { axis: 2 }), dtype);
   } else {

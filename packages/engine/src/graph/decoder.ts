@@ -9,6 +9,8 @@ import { groupedQueryAttention, type AttentionCache } from './attention';
 import {
   ATTENTION_BIAS,
   HISTORY_ROWS,
+  RESERVE_PADS_INPUT,
+  RESIDUAL_END,
   historyTokensName,
   INPUT_IDS,
   KV_KINDS,
@@ -25,6 +27,7 @@ import {
 import { checkWeightQuant, type WeightQuant } from './int4-weights';
 import { Layers } from './layers';
 import type { GraphDtype } from './precision';
+import { placeRows } from './cache-reserve';
 import { fusedAttention } from './fused-attention';
 import { ropeHalfTables, ropeTables } from './rope-tables';
 import type { SplitK } from './split-k';
@@ -70,6 +73,14 @@ export interface DecoderGraphOptions {
    * one MatMul. Default 0: one MatMul each, no If.
    */
   splitKChunk?: number;
+  /**
+   * Fused attention over a history with rows reserved ahead (runtime/cache-reserve.ts): history and
+   * residual inputs carry spare rows after their tokens; the node's past is the dequantized history with
+   * the residual added over its zero rows from the history's tokens on (RESERVE_PADS_INPUT), so the valid
+   * positions stay one prefix and every size stays fixed; the residual output keeps the residual input's
+   * rows (it ends at RESIDUAL_END in the present).
+   */
+  reservedRows?: boolean;
 }
 
 export interface DecoderGraph {
@@ -94,6 +105,7 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
   };
 
   const fused = options.fusedAttention ?? false;
+  if (options.reservedRows && !fused) throw new Error('reservedRows: needs fusedAttention (GroupQueryAttention reads a right-padded past)');
   if (fused && options.alignedHistory) throw new Error('fusedAttention: needs alignedHistory false (GroupQueryAttention takes no mask for placeholder rows)');
   const tokens = input({ name: INPUT_IDS, dtype: 'int64', shape: ['T'] });
   const chunk = options.splitKChunk ?? 0;
@@ -135,6 +147,13 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
       if (options.history[kind].kind !== 'none') historyTokens[kind] = input({ name: historyTokensName(kind), dtype: 'int64', shape: [1] });
     }
   }
+
+  // Reserved rows over a history: where the residual goes in the history's rows (one schedule for all
+  // layers and both kinds), and where it ends in the present.
+  const reserve =
+    options.reservedRows && KV_KINDS.some((k) => options.history[k].kind !== 'none')
+      ? { pads: input({ name: RESERVE_PADS_INPUT, dtype: 'int64', shape: [8] }), end: input({ name: RESIDUAL_END, dtype: 'int64', shape: [1] }) }
+      : null;
 
   const embed = nn.weight('embed', [vocabSize, dim], weights.embed);
   let x = g.op('Gather', [embed, tokens], { axis: 0 }); // [T, dim]
@@ -193,13 +212,18 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
         packed = g.op('Concat', [q, k, v], { axis: 1 });
       }
       const parts = nn.reshape(packed, [1, -1, qkvDim]);
-      const past = (kind: KvKind) => (history[kind] ? g.op('Concat', [historyPart(kind), residual[kind]], { axis: 2 }) : residual[kind]);
+      const past = (kind: KvKind) => {
+        if (!history[kind]) return residual[kind];
+        if (!reserve) return g.op('Concat', [historyPart(kind), residual[kind]], { axis: 2 });
+        // The history's spare rows are zero and dequantize to zero: the residual is added over them.
+        return placeRows(g, history[kind]!, residual[kind], reserve.pads, false);
+      };
       // Without a history the node's present is the residual: named as the output (no Identity kernel).
       const presentNames = { key: history.key ? undefined : presentName(l, 'key', 'residual'), value: history.value ? undefined : presentName(l, 'value', 'residual') };
       const out = fusedAttention(g, config, { qkv: parts, pastKey: past('key'), pastValue: past('value'), ...gqa }, presentNames);
       // The node returns past ++ new; the residual is what follows the history.
       const residualOf = (kind: KvKind, present: Value) =>
-        history[kind] ? g.op('Slice', [present, historyTokens[kind]!, g.ints([2 ** 62]), g.ints([2])], {}, { names: [presentName(l, kind, 'residual')] }) : present;
+        history[kind] ? g.op('Slice', [present, historyTokens[kind]!, reserve ? reserve.end : g.ints([2 ** 62]), g.ints([2])], {}, { names: [presentName(l, kind, 'residual')] }) : present;
       presentOutput('key', residualOf('key', out.presentKey));
       presentOutput('value', residualOf('value', out.presentValue));
       attn = nn.reshape(out.output, [-1, qDim]);

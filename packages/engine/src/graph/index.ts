@@ -14,6 +14,8 @@ export {
   POSITION_IDS,
   pastName,
   presentName,
+  RESERVE_PADS_INPUT,
+  RESIDUAL_END,
   SEQLENS_K,
   TOTAL_SEQUENCE_LENGTH,
 } from './cache-boundary';

@@ -17,6 +17,7 @@ import {
   type WeightBits,
 } from '../graph';
 import type { ModelConfig, ModelProvenance, ModelWeights } from '../model';
+import { CacheReserve } from './cache-reserve';
 import { FullPrecisionStore } from './full-precision-store';
 import { cachedGraph } from './graph-cache';
 import type { LayerCodecs } from '../codec';
@@ -67,6 +68,14 @@ export interface OnnxSessionOptions {
    * Default: SPLIT_K_CHUNK (128) on GPU providers, 0 on the CPU (its MatMul sums in float32 already).
    */
   splitK?: number;
+  /**
+   * Rows of the cache's tensors: 'reserve' keeps rows ahead of the tokens (1.5x, multiples
+   * of 256; runtime/cache-reserve.ts), so decode steps meet device buffers of one size until the cache
+   * outgrows them; 'exact' gives each step's cache exactly its tokens. 'reserve' needs fused attention, and
+   * for a quantized cache the packed mode, residualMode 'append', per-token codecs and one quantum for
+   * keys and values (the history's spare rows are written in place at each flush). Default: exact.
+   */
+  kvRows?: 'exact' | 'reserve';
 }
 
 const DEFAULT_MAX_CONTEXT = 16384;
@@ -104,6 +113,9 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
   if (attention === 'fused' && !fusable) throw new CachePolicyError('attention', `fused needs a head_dim that is a multiple of 16 (GroupQueryAttention); this model has head_dim ${config.headDim}: use plain`);
   const splitKChunk = options.splitK ?? (onDevice ? SPLIT_K_CHUNK : 0);
   if (!Number.isInteger(splitKChunk) || splitKChunk < 0) throw new CachePolicyError('splitK', `got ${splitKChunk}, allowed: an integer >= 0 (0 = one MatMul per projection)`);
+  const kvRows = options.kvRows ?? 'exact';
+  if (kvRows !== 'exact' && kvRows !== 'reserve') throw new CachePolicyError('kvRows', `got ${JSON.stringify(kvRows)}, allowed: exact, reserve`);
+  if (kvRows === 'reserve' && attention !== 'fused') throw new CachePolicyError('kvRows', 'reserve needs fused attention (GroupQueryAttention reads a right-padded past; the plain graph attends to every row)');
   const weightQuant = validateWeightQuant(options.weightBits ?? 16, options.weightBlockSize);
   checkWeightQuant(config, weightQuant);
   const sessionOptions = providerSessionOptions(provider, options.sessionOptions);
@@ -111,12 +123,14 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
   let stores: Record<KvKind, KvStore>;
   let history: Record<KvKind, HistorySpec>;
   let codecs: LayerCodecs[] | null = null;
+  const reserve = kvRows === 'reserve';
   if (checked.quant === null) {
-    const store = (kind: KvKind) => new FullPrecisionStore(kind, dtype, config.kvHeads, config.headDim);
+    const rows = reserve ? await CacheReserve.open({ provider, sessionOptions, onDevice }, [{ dtype, shape: [1, config.kvHeads, 'rows', config.headDim] }]) : null;
+    const store = (kind: KvKind) => new FullPrecisionStore(kind, dtype, config.kvHeads, config.headDim, rows);
     stores = { key: store('key'), value: store('value') };
     history = { key: { kind: 'none' }, value: { kind: 'none' } };
   } else {
-    ({ stores, history, codecs } = await quantizedStores({ config, policy: checked, dtype, provider, sessionOptions, onDevice }));
+    ({ stores, history, codecs } = await quantizedStores({ config, policy: checked, dtype, provider, sessionOptions, onDevice, reserve }));
   }
 
   const { key: weightsKey, stable } = modelKey(model);
@@ -128,8 +142,8 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
   // Same quantum -> same flush schedule -> K and V histories always cover the same positions (the fused
   // node takes no mask, so it reads each history cut to its tokens instead).
   const alignedHistory = !fusedAttention && history.key.kind !== 'none' && stores.key.quantum === stores.value.quantum;
-  const graphKey = `decoder-v${GRAPH_FORMAT_VERSION}|${weightsKey}|${dtype}|${maxContext}|k=${historyKey('key')}|v=${historyKey('value')}|aligned=${alignedHistory}|${weightQuantKey(weightQuant)}|attention=${attention}|splitK=${splitKChunk}`;
-  const encoded = await cachedGraph(graphKey, () => buildDecoderGraph(config, model.weights, { dtype, maxContext, history, alignedHistory, weightQuant, fusedAttention, splitKChunk }).graph, {
+  const graphKey = `decoder-v${GRAPH_FORMAT_VERSION}|${weightsKey}|${dtype}|${maxContext}|k=${historyKey('key')}|v=${historyKey('value')}|aligned=${alignedHistory}|${weightQuantKey(weightQuant)}|attention=${attention}|splitK=${splitKChunk}|rows=${kvRows}`;
+  const encoded = await cachedGraph(graphKey, () => buildDecoderGraph(config, model.weights, { dtype, maxContext, history, alignedHistory, weightQuant, fusedAttention, splitKChunk, reservedRows: reserve }).graph, {
     cacheDir: stable ? options.cacheDir : undefined,
     externalDataAbove: options.externalDataAbove,
   });
@@ -155,5 +169,5 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
     await stores.value.dispose();
     throw error;
   }
-  return new OnnxDecoderSession({ config, policy: checked, provider, dtype, maxContext, prefillChunk, alignedHistory, attention, decoder, historyInputs, stores, codecs, layerStatsTokens, weights: weightQuant, splitKChunk });
+  return new OnnxDecoderSession({ config, policy: checked, provider, dtype, maxContext, prefillChunk, alignedHistory, attention, decoder, historyInputs, stores, codecs, layerStatsTokens, weights: weightQuant, splitKChunk, reservedRows: reserve });
 }

@@ -1,7 +1,8 @@
 // The unquantized cache (quant null, b = 16): everything stays in the residual, nothing is flushed.
 import type { GraphDtype, KvKind } from '../graph';
+import type { CacheReserve } from './cache-reserve';
 import type { KvSlot, KvStore } from './kv-store';
-import { emptyFloatTensor } from './tensors';
+import { emptyFloatTensor, zeroFloatTensor } from './tensors';
 
 export class FullPrecisionStore implements KvStore {
   readonly historyKind = 'none' as const;
@@ -14,7 +15,17 @@ export class FullPrecisionStore implements KvStore {
     private readonly dtype: GraphDtype,
     private readonly kvHeads: number,
     private readonly headDim: number,
+    /** Grows the residual when rows are reserved ahead (kvRows 'reserve'); null: exact rows. */
+    private readonly rows: CacheReserve | null = null,
   ) {}
+
+  async reserve(_layer: number, slot: KvSlot, rows: { residual: number }): Promise<KvSlot> {
+    if (!this.rows) throw new Error('this full-precision store keeps exact rows (opened without kvRows reserve)');
+    if (rows.residual <= slot.residual.dims[2]) return slot;
+    // Nothing in it yet: zeros from the host (the first run uploads them once).
+    const residual = slot.residualTokens === 0 ? zeroFloatTensor(this.dtype, this.kvHeads, rows.residual, this.headDim) : (await this.rows.grow([slot.residual], rows.residual))[0];
+    return { ...slot, residual };
+  }
 
   emptySlot(): KvSlot {
     return { history: [], historyTokens: 0, residual: emptyFloatTensor(this.dtype, this.kvHeads, this.headDim), residualTokens: 0 };
@@ -28,5 +39,7 @@ export class FullPrecisionStore implements KvStore {
     return 0;
   }
 
-  async dispose(): Promise<void> {}
+  async dispose(): Promise<void> {
+    await this.rows?.dispose();
+  }
 }

@@ -25,6 +25,12 @@ export interface KvStore {
   emptySlot(layer: number): KvSlot;
   /** Moves the first `tokens` residual tokens of `slot` into its history; returns the new slot. */
   flush(layer: number, slot: KvSlot, tokens: number): Promise<KvSlot>;
+  /**
+   * Rows reserved ahead (kvRows 'reserve', runtime/cache-reserve.ts; a store opened without it throws):
+   * `slot` with at least `rows.residual` residual rows and `rows.history` history rows (a store without
+   * a history ignores it); the rows added are zero and hold no tokens.
+   */
+  reserve(layer: number, slot: KvSlot, rows: { residual: number; history: number }): Promise<KvSlot>;
   /** Non-finite inputs the quantizer met so far. */
   nonFinite(): number;
   dispose(): Promise<void>;

@@ -3,10 +3,12 @@
 // the state machine: it holds the cache tensors between runs and decides when to flush.
 import * as ort from 'onnxruntime-node';
 import type { CachePolicy, ExecutionProvider, LayerStat, WeightPrecision } from '../evaluation';
-import { ATTENTION_BIAS, HISTORY_ROWS, historyTokensName, INPUT_IDS, KV_KINDS, LOGITS, ONE_TOKEN, POSITION_IDS, pastName, presentName, SEQLENS_K, TOTAL_SEQUENCE_LENGTH, type GraphDtype, type KvKind } from '../graph';
+import { ATTENTION_BIAS, HISTORY_ROWS, historyTokensName, INPUT_IDS, KV_KINDS, LOGITS, ONE_TOKEN, POSITION_IDS, pastName, presentName, RESERVE_PADS_INPUT, RESIDUAL_END, SEQLENS_K, TOTAL_SEQUENCE_LENGTH, type GraphDtype, type KvKind } from '../graph';
 import type { ModelConfig } from '../model';
 import type { DecoderSession, KvMemory } from '../session';
 import { attentionBias } from './attention-bias';
+import { reservePads } from '../graph/cache-reserve';
+import { reservedRows } from './cache-reserve';
 import { prefillQuantizedTokens, stepFlushTokens } from './cache-schedule';
 import { DeviceTensorKeeper } from './device-tensors';
 import type { LayerCodecs } from '../codec';
@@ -38,6 +40,8 @@ export interface SessionParts {
   weights?: WeightPrecision;
   /** DecoderGraphOptions.splitKChunk the decoder was built with (> 0: it takes ONE_TOKEN). Default 0. */
   splitKChunk?: number;
+  /** Rows reserved ahead in the cache (kvRows 'reserve'; the stores were opened with it). Default false. */
+  reservedRows?: boolean;
 }
 
 interface Snapshot {
@@ -63,6 +67,7 @@ export class OnnxDecoderSession implements DecoderSession {
   private readonly stores: Record<KvKind, KvStore>;
   private readonly historyInputs: SessionParts['historyInputs'];
   private readonly codecs: LayerCodecs[] | null;
+  private readonly reservedRows: boolean;
   /** slots[layer][0 = key, 1 = value] */
   private slots: KvSlot[][];
   private position = 0;
@@ -90,6 +95,7 @@ export class OnnxDecoderSession implements DecoderSession {
     this.stores = parts.stores;
     this.historyInputs = parts.historyInputs;
     this.codecs = parts.codecs ?? null;
+    this.reservedRows = parts.reservedRows ?? false;
     this.deviceTensors = new DeviceTensorKeeper(parts.provider !== 'cpu');
     this.slots = this.emptySlots();
     this.layerStatsTokens = parts.layerStatsTokens ?? LAYER_STATS_TOKENS;
@@ -156,6 +162,7 @@ export class OnnxDecoderSession implements DecoderSession {
     if (start + tokens.length > this.maxContext) {
       throw new Error(`maxContext: position ${start + tokens.length} exceeds the session's maxContext ${this.maxContext}`);
     }
+    if (this.reservedRows) await this.reserveRows(tokens.length);
     // Aligned histories are attended in place: the bias masks a placeholder's rows (see graph/attention.ts).
     const keySlot = this.slots[0][0];
     const placeholder = this.alignedHistory && keySlot.historyTokens === 0 ? this.stores.key.placeholderRows : 0;
@@ -175,6 +182,13 @@ export class OnnxDecoderSession implements DecoderSession {
         if (this.stores[kind].historyKind !== 'none') feeds[historyTokensName(kind)] = int64Tensor([this.slots[0][KV_KINDS.indexOf(kind)].historyTokens]);
       }
     }
+    if (this.reservedRows && this.stores.key.historyKind !== 'none') {
+      // The residual goes over the history's spare rows from its tokens on (cache-reserve.ts).
+      const h = keySlot.historyTokens;
+      const rows = keySlot.residual.dims[2];
+      feeds[RESERVE_PADS_INPUT] = int64Tensor(reservePads({ before: h, rows, total: keySlot.history[0].dims[2] }));
+      feeds[RESIDUAL_END] = int64Tensor([h + rows]);
+    }
     this.slots.forEach((layerSlots, l) =>
       KV_KINDS.forEach((kind, k) => {
         const slot = layerSlots[k];
@@ -192,6 +206,29 @@ export class OnnxDecoderSession implements DecoderSession {
     ));
     this.position = start + tokens.length;
     return out[LOGITS].data as Float32Array;
+  }
+
+  /**
+   * Gives every slot room for a run of `tokens` (cache-reserve.ts): the residual for its tokens plus the
+   * run's, the history for its tokens plus the residual's rows (the decoder lays the residual over them).
+   * Slots are aligned (one flush schedule), so the first one speaks for all.
+   */
+  private async reserveRows(tokens: number): Promise<void> {
+    const first = this.slots[0][0];
+    const residualRows = first.residual.dims[2];
+    const residualNeed = first.residualTokens + tokens;
+    const residual = residualNeed > residualRows ? reservedRows(residualNeed, this.maxContext) : residualRows;
+    const historyRows = first.history.length > 0 ? first.history[0].dims[2] : 0;
+    const historyNeed = this.stores.key.historyKind === 'none' ? 0 : first.historyTokens + residual;
+    const history = historyNeed > historyRows ? reservedRows(historyNeed, this.maxContext + residual) : historyRows;
+    if (residual === residualRows && history === historyRows) return;
+    const slots: KvSlot[][] = [];
+    for (let l = 0; l < this.slots.length; l++) {
+      const grown: KvSlot[] = [];
+      for (let k = 0; k < KV_KINDS.length; k++) grown.push(await this.stores[KV_KINDS[k]].reserve(l, this.slots[l][k], { residual, history }));
+      slots.push(grown);
+    }
+    this.setSlots(slots);
   }
 
   /** Applies the policy: per layer and kind, moves `count(kind, slot)` residual tokens into the history. */
@@ -272,17 +309,30 @@ export class OnnxDecoderSession implements DecoderSession {
   memory(): KvMemory {
     const { layers, kvHeads, headDim } = this.config;
     let heldBytes = 0;
+    let reservedBytes = 0;
     let quantizedBytesPerToken = 0;
     for (const layerSlots of this.slots) {
       for (const slot of layerSlots) {
-        // An empty packed history is a shared placeholder, not cache state.
-        const historyBytes = slot.historyTokens > 0 ? slot.history.reduce((n, t) => n + tensorBytes(t), 0) : 0;
-        heldBytes += historyBytes + tensorBytes(slot.residual);
+        // Rows reserved ahead (cache-reserve.ts: one row per token on axis 2) are allocated, not held by
+        // tokens. Without them a history holds exactly its tokens (packed layouts need not have a row per
+        // token), and an empty one is a shared placeholder, not cache state.
+        const held = (tensors: ort.Tensor[], tokens: number) => {
+          const bytes = tensors.reduce((n, t) => n + tensorBytes(t), 0);
+          if (!this.reservedRows) return { tokens: tokens > 0 ? bytes : 0, all: tokens > 0 ? bytes : 0 };
+          const rows = tensors.length > 0 ? tensors[0].dims[2] : 0;
+          return { tokens: rows > 0 ? (bytes / rows) * tokens : 0, all: bytes };
+        };
+        const history = held(slot.history, slot.historyTokens);
+        const residual = held([slot.residual], slot.residualTokens);
+        const historyBytes = history.tokens;
+        heldBytes += historyBytes + residual.tokens;
+        reservedBytes += history.all + residual.all;
         if (slot.historyTokens > 0) quantizedBytesPerToken += historyBytes / slot.historyTokens;
       }
     }
     return {
       heldBytes,
+      reservedBytes,
       tokens: this.position,
       quantizedBytesPerToken,
       fp16BytesPerToken: 2 * layers * kvHeads * headDim * 2,

@@ -8,6 +8,8 @@ import {
   buildFlushGraph,
   FLUSH_RESIDUAL_IN,
   FLUSH_RESIDUAL_OUT,
+  FLUSH_HISTORY_PADS,
+  FLUSH_RESIDUAL_PADS,
   FLUSH_TOKENS,
   flushGraphKey,
   flushHistoryIn,
@@ -15,10 +17,13 @@ import {
   NON_FINITE,
   type FlushGraphOptions,
 } from '../graph/cache-graphs';
+import { reservePads, rowPerToken } from '../graph/cache-reserve';
 import { packedHistoryReader } from '../graph/packed-history';
 import type { ModelConfig } from '../model';
+import { CacheReserve } from './cache-reserve';
 import { cachedGraph } from './graph-cache';
 import type { KvSlot, KvStore } from './kv-store';
+import { CachePolicyError } from './policy';
 import { createInferenceSession, type SessionOptions } from './providers';
 import { emptyFloatTensor, int64Tensor, zeroFloatTensor } from './tensors';
 
@@ -29,6 +34,14 @@ export interface QuantizedStoreOptions {
   provider: ExecutionProvider;
   sessionOptions: SessionOptions;
   onDevice: boolean;
+  /** Rows reserved ahead in history and residual (kvRows 'reserve': packed, append, one row per token). */
+  reserve?: boolean;
+}
+
+/** The reserve graphs of a store that keeps rows ahead: its residual's and each layer's history's. */
+interface StoreReserves {
+  residual: CacheReserve;
+  history: CacheReserve[];
 }
 
 /** The placeholder of an empty packed history: `rows` zero-filled tokens (see historyTokensName). */
@@ -65,6 +78,7 @@ class QuantizedStore implements KvStore {
     /** A multiple of every layer's quantum, so one flush schedule serves all layers. */
     readonly quantum: number,
     private readonly options: QuantizedStoreOptions,
+    private readonly reserves: StoreReserves | null = null,
   ) {
     this.historyKind = options.policy.mode === 'packed' ? 'packed' : 'float';
     this.requantize = options.policy.residualMode === 'requantize';
@@ -79,10 +93,12 @@ class QuantizedStore implements KvStore {
 
   emptySlot(layer: number): KvSlot {
     const { dtype, config } = this.options;
+    // Reserving rows: no placeholder, the session gives the slot its rows before the first run.
+    const rows = this.reserves ? 0 : this.quantum;
     const history =
       this.historyKind === 'packed'
-        ? emptyPacked(this.codecs[layer], this.quantum)
-        : [zeroFloatTensor(dtype, config.kvHeads, this.quantum, config.headDim)];
+        ? emptyPacked(this.codecs[layer], rows)
+        : [zeroFloatTensor(dtype, config.kvHeads, rows, config.headDim)];
     return { history, historyTokens: 0, residual: emptyFloatTensor(dtype, config.kvHeads, config.headDim), residualTokens: 0 };
   }
 
@@ -95,6 +111,11 @@ class QuantizedStore implements KvStore {
     const session = slot.historyTokens === 0 && sessions.start ? sessions.start : sessions.grow;
     const parts = this.historyParts(layer);
     if (session === sessions.grow) parts.forEach((part, i) => (feeds[flushHistoryIn(part)] = slot.history[i]));
+    if (this.reserves) {
+      // Placed into the history's spare rows; the residual keeps its rows.
+      feeds[FLUSH_HISTORY_PADS] = int64Tensor(reservePads({ before: slot.historyTokens, rows: tokens, total: slot.history[0].dims[2] }));
+      feeds[FLUSH_RESIDUAL_PADS] = int64Tensor(reservePads({ before: 0, rows: slot.residual.dims[2] - tokens, total: slot.residual.dims[2] }));
+    }
     const out = await session.run(feeds);
     this.nonFiniteCount += (out[NON_FINITE].data as Float32Array)[0];
     return {
@@ -105,11 +126,26 @@ class QuantizedStore implements KvStore {
     };
   }
 
+  async reserve(layer: number, slot: KvSlot, rows: { residual: number; history: number }): Promise<KvSlot> {
+    const reserves = this.reserves;
+    if (!reserves) throw new Error('this quantized store keeps exact rows (opened without kvRows reserve)');
+    const { dtype, config } = this.options;
+    let { residual, history } = slot;
+    if (rows.residual > residual.dims[2]) {
+      residual = slot.residualTokens === 0 ? zeroFloatTensor(dtype, config.kvHeads, rows.residual, config.headDim) : (await reserves.residual.grow([residual], rows.residual))[0];
+    }
+    if (rows.history > history[0].dims[2]) {
+      history = slot.historyTokens === 0 ? emptyPacked(this.codecs[layer], rows.history) : await reserves.history[layer].grow(history, rows.history);
+    }
+    return { ...slot, residual, history };
+  }
+
   nonFinite(): number {
     return this.nonFiniteCount;
   }
 
   async dispose(): Promise<void> {
+    if (this.reserves) for (const r of [this.reserves.residual, ...this.reserves.history]) await r.dispose();
     for (const session of this.sessions.flatMap((s) => [s.grow, s.start])) {
       if (session && !released.has(session)) {
         released.add(session);
@@ -124,6 +160,15 @@ export async function quantizedStores(o: QuantizedStoreOptions): Promise<{ store
   const { config, policy, dtype } = o;
   const codecs = layerCodecs(policy, config)!;
   for (const layer of codecs) for (const kind of KV_KINDS) layer[kind].checkGraph();
+  if (o.reserve) {
+    const why =
+      policy.mode !== 'packed' ? 'the packed mode (this policy is simulated)'
+      : policy.residualMode === 'requantize' ? "residualMode 'append' (requantize rewrites the whole history)"
+      : !codecs.every((c) => KV_KINDS.every((k) => rowPerToken(c[k]))) ? 'codecs with one history row per token (per-token grouping)'
+      : kindQuantum(codecs, 'key') !== kindQuantum(codecs, 'value') ? 'keys and values flushed together (the same quantum)'
+      : null;
+    if (why) throw new CachePolicyError('kvRows', `reserve with a quantized cache needs ${why}`);
+  }
   // On a device, history and residual stay there; only the non-finite count comes back. Each flush graph
   // names its own outputs (a TurboQuant mse history has no signs), so the locations are per codec.
   const sessionOptionsFor = (codec: TensorCodec): SessionOptions => {
@@ -149,11 +194,29 @@ export async function quantizedStores(o: QuantizedStoreOptions): Promise<{ store
   for (const kind of KV_KINDS) {
     const sessions: FlushSessions[] = [];
     for (const layer of codecs) {
+      if (o.reserve) {
+        sessions.push({ grow: await open(layer[kind], 'place'), start: null });
+        continue;
+      }
       const grow = await open(layer[kind], policy.residualMode === 'requantize' ? 'requantize' : 'append');
       const start = await open(layer[kind], 'start');
       sessions.push({ grow, start });
     }
-    stores[kind] = new QuantizedStore(kind, codecs.map((c) => c[kind]), sessions, kindQuantum(codecs, kind), o);
+    let reserves: StoreReserves | null = null;
+    if (o.reserve) {
+      const graphOptions = { provider: o.provider, sessionOptions: o.sessionOptions, onDevice: o.onDevice };
+      const byCodec = new Map<string, Promise<CacheReserve>>();
+      const historyReserve = (codec: TensorCodec) => {
+        let r = byCodec.get(codec.key);
+        if (!r) byCodec.set(codec.key, (r = CacheReserve.open(graphOptions, codec.format('rows'))));
+        return r;
+      };
+      reserves = {
+        residual: await CacheReserve.open(graphOptions, [{ dtype, shape: [1, config.kvHeads, 'rows', config.headDim] }]),
+        history: await Promise.all(codecs.map((c) => historyReserve(c[kind]))),
+      };
+    }
+    stores[kind] = new QuantizedStore(kind, codecs.map((c) => c[kind]), sessions, kindQuantum(codecs, kind), o, reserves);
   }
   const history: Record<KvKind, HistorySpec> =
     policy.mode === 'packed'

@@ -1,0 +1,159 @@
+// Rows reserved ahead in the cache (kvRows 'reserve', runtime/cache-reserve.ts): the decoder's fused
+// attention reads a right-padded past and keeps its rows, so the cache grows only when the tokens outgrow
+// the rows. Checked on the CPU provider against the float64 reference (the quantizing one for packed
+// caches) and against the same session with exact rows, across growths, chunked prefills over a padded
+// past, flushes placed into a packed history's spare rows, and snapshot/restore.
+import { describe, expect, it } from 'vitest';
+import type { CachePolicy } from '../src/evaluation';
+import { ReferenceModel } from '../src/reference';
+import { createOnnxSession, defaultCachePolicy } from '../src/runtime';
+import { RESERVE_STEP, reservedRows } from '../src/runtime/cache-reserve';
+import { quantizerConfig } from '@kvbench/quant';
+import { k4v2Policy, randomTokens, relativeError, tinyModel, worstAgainstReference } from './graph-helpers';
+import { QuantizedReference } from './runtime-emulator';
+
+describe('reservedRows', () => {
+  it('gives 1.5x the tokens in multiples of RESERVE_STEP, never fewer than the tokens, capped at maxContext', () => {
+    expect(RESERVE_STEP).toBe(256);
+    expect(reservedRows(1, 16384)).toBe(256);
+    expect(reservedRows(256, 16384)).toBe(512);
+    expect(reservedRows(257, 16384)).toBe(512);
+    expect(reservedRows(1000, 16384)).toBe(1536);
+    expect(reservedRows(8193, 16384)).toBe(12544);
+    expect(reservedRows(300, 400)).toBe(400);
+    expect(reservedRows(400, 400)).toBe(400);
+  });
+});
+
+describe("kvRows 'reserve' (fused attention on the CPU)", () => {
+  // 9 prompt tokens in chunks of 4 (later chunks run over a padded past), then steps past the first 256 rows.
+  const PROMPT = 9;
+  const TOTAL = 300;
+
+  for (const family of ['tiny-llama3-gqa', 'tiny-qwen3-qknorm'] as const) {
+    it(`${family}: matches the float64 reference and the exact-rows session across a growth (${TOTAL} tokens)`, async () => {
+      const model = tinyModel(family, 3, { headDim: 16 });
+      const tokens = randomTokens(TOTAL, model.config.vocabSize, 21);
+      const reference = new ReferenceModel(model.config, model.weights, { maxSequence: TOTAL });
+      const options = { attention: 'fused' as const, prefillChunk: 4, maxContext: 1024 };
+      const reserved = await createOnnxSession(model, defaultCachePolicy(null), { ...options, kvRows: 'reserve' });
+      const exact = await createOnnxSession(model, defaultCachePolicy(null), options);
+      try {
+        const { layers, kvHeads, headDim } = model.config;
+        const rowBytes = 2 * layers * kvHeads * headDim * 4; // float32 K and V of every layer
+        expect(relativeError(await reserved.prefill(tokens.slice(0, PROMPT)), await exact.prefill(tokens.slice(0, PROMPT)))).toBeLessThan(1e-6);
+        expect(reserved.memory().heldBytes).toBe(PROMPT * rowBytes);
+        expect(reserved.memory().reservedBytes).toBe(256 * rowBytes);
+        let agreement = 0;
+        for (let i = PROMPT; i < TOTAL; i++) agreement = Math.max(agreement, relativeError(await reserved.step(tokens[i]), await exact.step(tokens[i])));
+        expect(agreement).toBeLessThan(1e-6);
+        // 300 tokens outgrew 256 rows once: 1.5 x 257 -> 512.
+        expect(reserved.memory()).toMatchObject({ tokens: TOTAL, heldBytes: TOTAL * rowBytes, reservedBytes: 512 * rowBytes });
+        expect(exact.memory().reservedBytes).toBe(exact.memory().heldBytes);
+        reserved.reset();
+        expect(await worstAgainstReference(reserved, reference, tokens, PROMPT)).toBeLessThan(1e-4);
+      } finally {
+        await reserved.dispose();
+        await exact.dispose();
+      }
+    });
+  }
+
+  it('restores a snapshot taken before a growth and continues as the exact-rows session does', async () => {
+    const model = tinyModel('tiny-llama3-gqa', 5, { headDim: 16 });
+    const tokens = randomTokens(280, model.config.vocabSize, 4);
+    const options = { attention: 'fused' as const, maxContext: 1024 };
+    const reserved = await createOnnxSession(model, defaultCachePolicy(null), { ...options, kvRows: 'reserve' });
+    const exact = await createOnnxSession(model, defaultCachePolicy(null), options);
+    try {
+      await reserved.prefill(tokens.slice(0, 250));
+      await exact.prefill(tokens.slice(0, 250));
+      const before = reserved.snapshot();
+      for (let i = 250; i < 280; i++) await reserved.step(tokens[i]);
+      expect(reserved.memory().reservedBytes).toBeGreaterThan(reserved.memory().heldBytes);
+      reserved.restore(before);
+      expect(reserved.memory().tokens).toBe(250);
+      let worst = 0;
+      for (let i = 250; i < 280; i++) worst = Math.max(worst, relativeError(await reserved.step(tokens[i]), await exact.step(tokens[i])));
+      expect(worst).toBeLessThan(1e-6);
+    } finally {
+      await reserved.dispose();
+      await exact.dispose();
+    }
+  });
+
+  it('rejects reserve without fused attention, with quantized caches it cannot place in rows, and unknown values, naming kvRows', async () => {
+    const model = tinyModel('tiny-llama3-gqa', 1, { headDim: 16 });
+    const fused = { attention: 'fused' as const, kvRows: 'reserve' as const };
+    await expect(createOnnxSession(model, defaultCachePolicy(null), { attention: 'plain', kvRows: 'reserve' })).rejects.toThrow(/kvRows: reserve needs fused attention/);
+    await expect(createOnnxSession(model, k4v2Policy({ mode: 'simulated' }), fused)).rejects.toThrow(/kvRows: reserve with a quantized cache needs the packed mode/);
+    await expect(createOnnxSession(model, k4v2Policy({ residualMode: 'requantize' }), fused)).rejects.toThrow(/kvRows: .*residualMode 'append'/);
+    const perChannel = k4v2Policy({ quant: { key: quantizerConfig({ bits: 4, axis: 'per-channel', groupSize: 8 }), value: quantizerConfig({ bits: 2, groupSize: 8 }) } });
+    await expect(createOnnxSession(model, perChannel, fused)).rejects.toThrow(/kvRows: .*one history row per token/);
+    await expect(createOnnxSession(model, defaultCachePolicy(null), { attention: 'fused', kvRows: 'padded' as never })).rejects.toThrow(/kvRows: got "padded"/);
+  });
+});
+
+describe("kvRows 'reserve' with a packed cache (fused attention on the CPU)", () => {
+  // Residual 8 and quantum 8: decode steps flush every 8 tokens into the history's spare rows; 300 tokens
+  // outgrow the first history rows, and the prefill chunks of 64 make the residual outgrow its first rows.
+  // The quantizing reference is checked on the Llama family only: over 150 flushed tokens a last-bit
+  // difference can move a value across a 2-bit code boundary (the engine's exact rows show the same).
+  for (const family of ['tiny-llama3-gqa', 'tiny-qwen3-qknorm'] as const) {
+    it(`${family} K4V2: the same logits as exact rows${family === 'tiny-llama3-gqa' ? ' and as the quantizing reference' : ''}, the same bytes held`, async () => {
+      const model = tinyModel(family, 2, { headDim: 16 });
+      const policy = k4v2Policy();
+      const tokens = randomTokens(300, model.config.vocabSize, 9);
+      const prompt = 150;
+      const options = { attention: 'fused' as const, prefillChunk: 64, maxContext: 1024 };
+      const reserved = await createOnnxSession(model, policy, { ...options, kvRows: 'reserve' });
+      const exact = await createOnnxSession(model, policy, options);
+      const reference = new QuantizedReference(model.config, model.weights, policy, 320);
+      try {
+        const first = await reserved.prefill(tokens.slice(0, prompt));
+        let agreement = relativeError(first, await exact.prefill(tokens.slice(0, prompt)));
+        let worst = relativeError(first, reference.prefill(tokens.slice(0, prompt)));
+        for (let i = prompt; i < tokens.length; i++) {
+          const got = await reserved.step(tokens[i]);
+          agreement = Math.max(agreement, relativeError(got, await exact.step(tokens[i])));
+          worst = Math.max(worst, relativeError(got, reference.step(tokens[i])));
+        }
+        expect(agreement).toBeLessThan(1e-6);
+        if (family === 'tiny-llama3-gqa') expect(worst).toBeLessThan(1e-4);
+        expect(reserved.cacheLayout()).toEqual(exact.cacheLayout());
+        const [r, e] = [reserved.memory(), exact.memory()];
+        expect(r.heldBytes).toBeCloseTo(e.heldBytes, 6);
+        expect(r.quantizedBytesPerToken).toBeCloseTo(e.quantizedBytesPerToken, 9);
+        expect(r.reservedBytes).toBeGreaterThan(r.heldBytes);
+      } finally {
+        await reserved.dispose();
+        await exact.dispose();
+      }
+    });
+  }
+
+  // The history's spare rows are zero parts, and the decoder adds the residual over them: that needs
+  // zero parts to decode to zero, which rotated and TurboQuant codecs must honour as well.
+  const CODECS: { name: string; policy: CachePolicy }[] = [
+    { name: 'Hadamard-rotated K2V2', policy: k4v2Policy({ quant: { key: quantizerConfig({ bits: 2, groupSize: 8 }), value: quantizerConfig({ bits: 2, groupSize: 8 }) }, rotation: { kind: 'hadamard', seed: 1 } }) },
+    { name: 'TurboQuant KQV 3 bits', policy: k4v2Policy({ turbo: { scheme: 'KQV', seed: 3 } }) },
+  ];
+  for (const c of CODECS) {
+    it(`${c.name}: the same logits as exact rows`, async () => {
+      const model = tinyModel('tiny-llama3-gqa', 4, { headDim: 16 });
+      const tokens = randomTokens(120, model.config.vocabSize, 3);
+      const options = { attention: 'fused' as const, prefillChunk: 16, maxContext: 512 };
+      const reserved = await createOnnxSession(model, c.policy, { ...options, kvRows: 'reserve' });
+      const exact = await createOnnxSession(model, c.policy, options);
+      try {
+        let agreement = relativeError(await reserved.prefill(tokens.slice(0, 40)), await exact.prefill(tokens.slice(0, 40)));
+        for (let i = 40; i < tokens.length; i++) agreement = Math.max(agreement, relativeError(await reserved.step(tokens[i]), await exact.step(tokens[i])));
+        expect(reserved.cacheLayout()[0][0].historyTokens).toBeGreaterThan(40);
+        expect(agreement).toBeLessThan(1e-6);
+      } finally {
+        await reserved.dispose();
+        await exact.dispose();
+      }
+    });
+  }
+});
