@@ -24,6 +24,8 @@ import {
   type EvaluationResources,
   type ExecutionProvider,
   type LoadedModel,
+  type OnnxSessionOptions,
+  type SessionModel,
 } from '@kvbench/engine';
 import { lcgTokens, modelDirName, quantoKv } from './decode-peer';
 
@@ -83,7 +85,7 @@ const argmax = (a: Float32Array) => {
 const tolerance = (dtype: Dtype) => (dtype === 'float16' ? 1e-2 : 1e-4);
 const errorText = (error: unknown) => ((error as Error).message ?? String(error)).replace(/\s+/g, ' ').slice(0, 400);
 
-const SECTIONS = ['logits', 'int4', 'ppl', 'reserve'] as const;
+const SECTIONS = ['logits', 'int4', 'ppl', 'reserve', 'window'] as const;
 /** Section 4: a chunked prefill over a padded past, then decode steps across a growth (the fp cache: 256 -> 512 rows). */
 const RESERVE_PROMPT = 240;
 const RESERVE_STEPS = 40;
@@ -107,6 +109,7 @@ export async function consistencyMain(argv: string[]): Promise<void> {
       'ppl-residual': { type: 'string', default: '16' },
       models: { type: 'string', default: 'stories260k,Llama-3.2-1B' },
       sections: { type: 'string', default: SECTIONS.join(',') },
+      window: { type: 'string', default: '32' },
     },
   });
   const sections = new Set(args.sections!.split(',').filter(Boolean));
@@ -160,6 +163,7 @@ export async function consistencyMain(argv: string[]): Promise<void> {
   const pplRows: PplRow[] = [];
   const int4Rows: LogitsRow[] = [];
   const reserveRows: LogitsRow[] = [];
+  const windowRows: LogitsRow[] = [];
   const write = () => {
     const report = {
       recorded: new Date().toISOString(),
@@ -169,6 +173,7 @@ export async function consistencyMain(argv: string[]): Promise<void> {
       int4: int4Rows,
       perplexity: pplRows,
       reserve: reserveRows,
+      window: windowRows,
       seconds: (Date.now() - started) / 1000,
     };
     writeFileSync(join(outDir, 'gpu-consistency.json'), JSON.stringify(report, null, 2));
@@ -176,8 +181,8 @@ export async function consistencyMain(argv: string[]): Promise<void> {
   };
 
   /** Prefill `prompt` tokens then `steps` decode steps; the logits of the last prefill position and every step. */
-  const runLogits = async (model: LoadedModel, cache: string, provider: ExecutionProvider, dtype: Dtype, weightBits: 16 | 4) => {
-    const session = await createOnnxSession(model, policy(cache, residual), { provider, dtype, maxContext: prompt + steps + 8, weightBits, layerStatsTokens: 0 });
+  const runLogits = async (model: SessionModel, cache: string, provider: ExecutionProvider, dtype: Dtype, weightBits: 16 | 4, extra: Pick<OnnxSessionOptions, 'attention' | 'kvRows'> = {}) => {
+    const session = await createOnnxSession(model, policy(cache, residual), { provider, dtype, maxContext: prompt + steps + 8, weightBits, layerStatsTokens: 0, ...extra });
     try {
       const tokens = lcgTokens(prompt + steps, 11, model.config.vocabSize);
       const rows: Float32Array[] = [Float32Array.from(await session.prefill(tokens.slice(0, prompt)))];
@@ -365,6 +370,49 @@ export async function consistencyMain(argv: string[]): Promise<void> {
       write();
     }
   }
+  // 5. Sliding window through fused attention (GroupQueryAttention's local_window_size) on the GPU against
+  // the CPU's plain ops, for models with a window, shortened to --window so that the prompt crosses it.
+  const window = Number(args.window);
+  for (const m of sections.has('window') ? models : []) {
+    if (m.spec === 'stories260k') continue;
+    const base = { model: `${m.name}, window ${window}`, cache: 'full precision', weights: 'as loaded', reference: 'cpu/float32 (plain ops)' };
+    let model: SessionModel;
+    let ref: Float32Array[];
+    try {
+      const loadedModel = await load(m.spec);
+      if (loadedModel.config.slidingWindow === null) continue;
+      // Its own weights object: graphs are cached per weights, and the window changes the graph.
+      model = { config: { ...loadedModel.config, slidingWindow: window }, weights: { ...loadedModel.weights } };
+      if (timeLeft() < 10) throw Object.assign(new Error('time budget spent'), { skipped: true });
+      ref = (await runLogits(model, 'fp', 'cpu', 'float32', 16, { attention: 'plain' })).rows;
+    } catch (error) {
+      windowRows.push({ ...base, variant: '-', status: (error as { skipped?: boolean }).skipped ? 'skipped' : 'error', note: errorText(error) });
+      write();
+      continue;
+    }
+    const runs: { dtype: Dtype; extra: Pick<OnnxSessionOptions, 'attention' | 'kvRows'>; label: string }[] = [
+      { dtype: 'float32', extra: { attention: 'fused' }, label: 'fused' },
+      { dtype: 'float16', extra: { attention: 'fused' }, label: 'fused' },
+      { dtype: 'float16', extra: { attention: 'fused', kvRows: 'reserve' }, label: 'fused, reserved rows' },
+      { dtype: 'float16', extra: { attention: 'plain' }, label: 'plain' },
+    ];
+    for (const r of runs) {
+      const t = Date.now();
+      const row: LogitsRow = { ...base, variant: `${gpu}/${r.dtype} ${r.label}`, status: 'ok', target: tolerance(r.dtype) };
+      try {
+        if (timeLeft() < 5) throw Object.assign(new Error('time budget spent'), { skipped: true });
+        Object.assign(row, compare((await runLogits(model, 'fp', gpu, r.dtype, 16, r.extra)).rows, ref));
+        row.pass = row.maxRelError! <= row.target!;
+      } catch (error) {
+        row.status = (error as { skipped?: boolean }).skipped ? 'skipped' : 'error';
+        row.note = errorText(error);
+      }
+      row.seconds = (Date.now() - t) / 1000;
+      windowRows.push(row);
+      console.log(`window ${m.name} ${row.variant}: ${row.status === 'ok' ? `max rel ${row.maxRelError!.toExponential(2)}, argmax ${row.argmaxAgreement!.toFixed(3)}` : `${row.status}: ${row.note}`}`);
+      write();
+    }
+  }
   write();
   console.log(`wrote ${join(outDir, 'gpu-consistency.md')} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
@@ -382,7 +430,7 @@ function float16Resources(): EvaluationResources {
 const fmt = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? '-' : x.toExponential(digits));
 const verdict = (r: { status: string; pass?: boolean; note?: string }) => (r.status !== 'ok' ? `${r.status}: ${r.note ?? ''}` : r.pass === undefined ? 'reference' : r.pass ? 'pass' : 'FAIL');
 
-function markdown(r: { recorded: string; command: string; setup: Record<string, unknown>; logits: LogitsRow[]; int4: LogitsRow[]; perplexity: PplRow[]; reserve: LogitsRow[]; seconds: number }): string {
+function markdown(r: { recorded: string; command: string; setup: Record<string, unknown>; logits: LogitsRow[]; int4: LogitsRow[]; perplexity: PplRow[]; reserve: LogitsRow[]; window: LogitsRow[]; seconds: number }): string {
   const s = r.setup as { gpu: string; prompt: number; steps: number; residual: number; layers: number; vocab: number; pplDocs: number; pplPrompt: number; pplTokens: number; pplResidual: number };
   const lines = [
     '# GPU vs CPU consistency of the ONNX engine',
@@ -435,6 +483,14 @@ function markdown(r: { recorded: string; command: string; setup: Record<string, 
       (x) =>
         `| ${x.model} | ${x.cache} | ${x.variant} | ${x.reference} | ${x.positions ?? '-'} | ${fmt(x.maxRelError)} | ${fmt(x.meanRelError)} | ${x.argmaxAgreement?.toFixed(3) ?? '-'} | ${fmt(x.target, 0)} | ${verdict(x)} | ${x.status === 'ok' ? (x.note ?? '') : ''} |`,
     ),
+    '',
+    '## Sliding window (fused attention) on the GPU',
+    '',
+    `Models with a sliding window, the window shortened so that the ${s.prompt}-token prompt and the ${s.steps} steps cross it: GroupQueryAttention's local_window_size on the GPU against the CPU's plain ops (float32).`,
+    '',
+    '| model | run | positions | max rel. error | mean rel. error | argmax agreement | target | verdict |',
+    '|---|---|---:|---:|---:|---:|---:|---|',
+    ...r.window.map((x) => `| ${x.model} | ${x.variant} | ${x.positions ?? '-'} | ${fmt(x.maxRelError)} | ${fmt(x.meanRelError)} | ${x.argmaxAgreement?.toFixed(3) ?? '-'} | ${fmt(x.target, 0)} | ${verdict(x)} |`),
     '',
   ];
   return lines.join('\n');

@@ -6,7 +6,7 @@
 // Result: bench/results/gpu-decode-profile.md.
 //   node .device/device-entry.mjs profile [--ep webgpu] [--model Llama-3.2-1B:4] [--vocab 8192]
 //     [--contexts 1024,8192] [--profile-context N] [--caches fp16,K4V2] [--profile-caches LIST (default --caches; '' none)]
-//     [--steps 16] [--variants default,plain,nosplitk,novalidation,int4,reserve,simplecache,nocache,pendingN]
+//     [--steps 16] [--variants default,plain,fused,nosplitk,novalidation,int4,reserve,simplecache,nocache,pendingN]
 //     [--buffer-cache bucket|simple|disabled (every session of the process; default ORT's bucket)]
 //     [--models-dir /tmp/kvb-gpu/models] [--work /tmp/kvb-gpu/profile] [--out FILE.md]
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ import { cachePolicy, decodeMaxContext, ensureRandomModel, fillChunk, fillContex
 // process-wide WebGPU settings, which the first session of a process fixes: run them in a process of
 // their own (--variants pending16), or use --buffer-cache for every session of the process. reserve: the
 // cache keeps rows ahead of its tokens (kvRows 'reserve').
-const VARIANTS = ['default', 'plain', 'nosplitk', 'novalidation', 'int4', 'reserve', 'simplecache', 'nocache'] as const;
+const VARIANTS = ['default', 'plain', 'fused', 'nosplitk', 'novalidation', 'int4', 'reserve', 'simplecache', 'nocache'] as const;
 const BUFFER_CACHES = ['bucket', 'simple', 'disabled'] as const;
 type Variant = (typeof VARIANTS)[number] | `pending${number}`;
 const isVariant = (v: string): v is Variant => (VARIANTS as readonly string[]).includes(v) || /^pending[1-9]\d*$/.test(v);
@@ -35,7 +35,8 @@ interface ProfileEvent {
 
 /**
  * Session options, weight bits, attention and split-K of a variant ('plain': plain-op attention where GPUs
- * default to fused; 'nosplitk': one MatMul per projection where GPUs default to split-K products).
+ * default to fused; 'fused': GroupQueryAttention where the default is plain (sliding windows); 'nosplitk':
+ * one MatMul per projection where GPUs default to split-K products).
  */
 function variantOptions(
   variant: Variant,
@@ -61,6 +62,7 @@ function variantOptions(
     sessionOptions,
     weightBits: variant === 'int4' ? 4 : 16,
     ...(variant === 'plain' ? { attention: 'plain' as const } : {}),
+    ...(variant === 'fused' ? { attention: 'fused' as const } : {}),
     ...(variant === 'nosplitk' ? { splitK: 0 } : {}),
     ...(variant === 'reserve' ? { kvRows: 'reserve' as const, attention: 'fused' as const } : {}),
   };

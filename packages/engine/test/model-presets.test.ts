@@ -31,6 +31,7 @@ describe('published model presets', () => {
       'Qwen3-8B': 8_190_735_360,
       'Qwen3-14B': 14_768_307_200,
       'Qwen3-32B': 32_762_123_264,
+      'Mistral-7B-v0.1': 7_241_732_096,
     };
     for (const [name, count] of Object.entries(published)) {
       expect(parameterCount(MODEL_PRESETS[name as keyof typeof MODEL_PRESETS]), name).toBe(count);
@@ -43,6 +44,7 @@ describe('published model presets', () => {
     expect(MODEL_PRESETS['Llama-3.3-70B'].eosIds).toEqual([128001, 128008, 128009]);
     expect(MODEL_PRESETS['Qwen3-0.6B']).toMatchObject({ qkNorm: true, headDim: 128, hiddenSize: 1024, heads: 16, rmsEps: 1e-6, ropeTheta: 1e6, maxPositions: 40960, ropeScaling: null });
     expect(MODEL_PRESETS['Qwen3-32B']).toMatchObject({ heads: 64, kvHeads: 8, hiddenSize: 5120, tiedEmbeddings: false });
+    expect(MODEL_PRESETS['Mistral-7B-v0.1']).toMatchObject({ slidingWindow: 4096, headDim: 128, kvHeads: 8, ropeTheta: 10000, tiedEmbeddings: false });
     expect(() => presetConfig('Llama-9' as never)).toThrow(/unknown model preset "Llama-9"/);
   });
 

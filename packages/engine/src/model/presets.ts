@@ -51,6 +51,25 @@ export const HF_PRESETS = {
   'Qwen3-8B': { ...QWEN3_BASE, hidden_size: 4096, intermediate_size: 12288, num_hidden_layers: 36, num_attention_heads: 32, num_key_value_heads: 8, tie_word_embeddings: false },
   'Qwen3-14B': { ...QWEN3_BASE, hidden_size: 5120, intermediate_size: 17408, num_hidden_layers: 40, num_attention_heads: 40, num_key_value_heads: 8, tie_word_embeddings: false },
   'Qwen3-32B': { ...QWEN3_BASE, hidden_size: 5120, intermediate_size: 25600, num_hidden_layers: 64, num_attention_heads: 64, num_key_value_heads: 8, tie_word_embeddings: false },
+  // Sliding-window attention (4096 positions): the family the window code paths serve.
+  'Mistral-7B-v0.1': {
+    architectures: ['MistralForCausalLM'],
+    model_type: 'mistral',
+    hidden_act: 'silu',
+    hidden_size: 4096,
+    intermediate_size: 14336,
+    num_hidden_layers: 32,
+    num_attention_heads: 32,
+    num_key_value_heads: 8,
+    vocab_size: 32000,
+    max_position_embeddings: 32768,
+    rope_theta: 10000.0,
+    rms_norm_eps: 1e-5,
+    sliding_window: 4096,
+    tie_word_embeddings: false,
+    bos_token_id: 1,
+    eos_token_id: 2,
+  },
 } satisfies Record<string, HfConfigJson>;
 
 export type PresetName = keyof typeof HF_PRESETS;

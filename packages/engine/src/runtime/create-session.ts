@@ -59,7 +59,7 @@ export interface OnnxSessionOptions {
    * 'fused': attention and RoPE as one GroupQueryAttention node per layer (fewer kernels: GPU providers
    * are bound by the cost of recording each); 'plain': Transpose/MatMul/Softmax ops (faster on the CPU,
    * where GroupQueryAttention copies the cache out every run). Default: fused on GPU providers (when
-   * head_dim is a multiple of 16, without sliding window), plain on the CPU.
+   * head_dim is a multiple of 16), plain on the CPU.
    */
   attention?: 'plain' | 'fused';
   /**
@@ -106,9 +106,9 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
   }
   const onDevice = isGpuProvider(provider);
   // GroupQueryAttention takes head sizes that are multiples of 16 (stories260K's 8 is not). Its sliding
-  // window is checked against the reference on the CPU only: windowed models default to plain.
+  // window matches the reference on WebGPU too (gpu-consistency-window.md) and is faster there than plain ops.
   const fusable = config.headDim % 16 === 0;
-  const attention = options.attention ?? (onDevice && fusable && config.slidingWindow === null ? 'fused' : 'plain');
+  const attention = options.attention ?? (onDevice && fusable ? 'fused' : 'plain');
   if (attention !== 'plain' && attention !== 'fused') throw new CachePolicyError('attention', `got ${JSON.stringify(attention)}, allowed: plain, fused`);
   if (attention === 'fused' && !fusable) throw new CachePolicyError('attention', `fused needs a head_dim that is a multiple of 16 (GroupQueryAttention); this model has head_dim ${config.headDim}: use plain`);
   const splitKChunk = options.splitK ?? (onDevice ? SPLIT_K_CHUNK : 0);
