@@ -35,7 +35,7 @@ interface ProfileEvent {
 
 /**
  * Session options, weight bits, attention and split-K of a variant ('plain': plain-op attention where GPUs
- * default to fused; 'fused': GroupQueryAttention where the default is plain (sliding windows); 'nosplitk':
+ * default to fused; 'fused': GroupQueryAttention wherever the default is plain; 'nosplitk':
  * one MatMul per projection where GPUs default to split-K products).
  */
 function variantOptions(
