@@ -31,7 +31,15 @@ import { lcgTokens, modelDirName, quantoKv } from './decode-peer';
 
 type Dtype = 'float32' | 'float16';
 
-interface LogitsRow {
+/** What every table row has: how its measurement went, and how long it took. */
+interface Row {
+  variant: string;
+  status: 'ok' | 'error' | 'skipped';
+  seconds?: number;
+  note?: string;
+}
+
+interface LogitsRow extends Row {
   model: string;
   cache: string;
   weights: string;
@@ -51,7 +59,7 @@ interface LogitsRow {
   note?: string;
 }
 
-interface PplRow {
+interface PplRow extends Row {
   model: string;
   cache: string;
   variant: string;
@@ -180,6 +188,27 @@ export async function consistencyMain(argv: string[]): Promise<void> {
     writeFileSync(join(outDir, 'gpu-consistency.md'), markdown(report));
   };
 
+  /**
+   * One row of a table: `measure` fills it (skipped when fewer than `minLeft` seconds of the budget are
+   * left; a failure is recorded as the row's error), then its time is noted, it is printed (`summary` for
+   * a measured row) and the report is saved.
+   */
+  const record = async <R extends Row>(rows: R[], row: R, label: string, minLeft: number, measure: () => Promise<void>, summary: () => string) => {
+    const t = Date.now();
+    try {
+      if (timeLeft() < minLeft) throw Object.assign(new Error('time budget spent'), { skipped: true });
+      await measure();
+    } catch (error) {
+      row.status = (error as { skipped?: boolean }).skipped ? 'skipped' : 'error';
+      row.note = errorText(error);
+    }
+    row.seconds = (Date.now() - t) / 1000;
+    rows.push(row);
+    console.log(`${label} ${row.variant}: ${row.status === 'ok' ? summary() : `${row.status}: ${row.note}`}`);
+    write();
+  };
+  const logitsSummary = (row: LogitsRow) => () => `max rel ${row.maxRelError!.toExponential(2)}, argmax ${row.argmaxAgreement!.toFixed(3)}`;
+
   /** Prefill `prompt` tokens then `steps` decode steps; the logits of the last prefill position and every step. */
   const runLogits = async (model: SessionModel, cache: string, provider: ExecutionProvider, dtype: Dtype, weightBits: 16 | 4, extra: Pick<OnnxSessionOptions, 'attention' | 'kvRows'> = {}) => {
     const session = await createOnnxSession(model, policy(cache, residual), { provider, dtype, maxContext: prompt + steps + 8, weightBits, layerStatsTokens: 0, ...extra });
@@ -222,10 +251,8 @@ export async function consistencyMain(argv: string[]): Promise<void> {
       }
       let cpuFloat16: Float32Array[] | null = null;
       for (const v of variants) {
-        const t = Date.now();
         const row: LogitsRow = { ...base, variant: `${v.provider}/${v.dtype}`, status: 'ok', target: tolerance(v.dtype) };
-        try {
-          if (timeLeft() < 5) throw Object.assign(new Error('time budget spent'), { skipped: true });
+        await record(logitsRows, row, `logits ${m.name} ${cache}`, 5, async () => {
           const got = await runLogits(await load(m.spec), cache, v.provider, v.dtype, 16);
           Object.assign(row, compare(got.rows, ref));
           row.pass = row.maxRelError! <= row.target!;
@@ -235,14 +262,7 @@ export async function consistencyMain(argv: string[]): Promise<void> {
             row.maxRelErrorVsCpuFloat16 = same.maxRelError;
             row.argmaxAgreementVsCpuFloat16 = same.argmaxAgreement;
           }
-        } catch (error) {
-          row.status = (error as { skipped?: boolean }).skipped ? 'skipped' : 'error';
-          row.note = errorText(error);
-        }
-        row.seconds = (Date.now() - t) / 1000;
-        logitsRows.push(row);
-        console.log(`logits ${m.name} ${cache} ${row.variant}: ${row.status === 'ok' ? `max rel ${row.maxRelError!.toExponential(2)}, argmax ${row.argmaxAgreement!.toFixed(3)}` : `${row.status}: ${row.note}`}`);
-        write();
+        }, logitsSummary(row));
       }
     }
   }
@@ -264,22 +284,13 @@ export async function consistencyMain(argv: string[]): Promise<void> {
       continue;
     }
     for (const v of [{ provider: gpu, dtype: 'float32' as Dtype }, { provider: gpu, dtype: 'float16' as Dtype }]) {
-      const t = Date.now();
       const row: LogitsRow = { ...base, variant: `${v.provider}/${v.dtype}`, status: 'ok', target: tolerance(v.dtype) };
-      try {
-        if (timeLeft() < 5) throw Object.assign(new Error('time budget spent'), { skipped: true });
+      await record(int4Rows, row, `int4 ${m.name}`, 5, async () => {
         const got = await runLogits(await load(m.spec), 'fp', v.provider, v.dtype, 4);
         Object.assign(row, compare(got.rows, ref));
         row.pass = row.maxRelError! <= row.target!;
         row.note = 'session created with CPU fallback disabled (runs on the GPU provider)';
-      } catch (error) {
-        row.status = (error as { skipped?: boolean }).skipped ? 'skipped' : 'error';
-        row.note = errorText(error);
-      }
-      row.seconds = (Date.now() - t) / 1000;
-      int4Rows.push(row);
-      console.log(`int4 ${m.name} ${row.variant}: ${row.status === 'ok' ? `max rel ${row.maxRelError!.toExponential(2)}, argmax ${row.argmaxAgreement!.toFixed(3)}` : `${row.status}: ${row.note}`}`);
-      write();
+      }, logitsSummary(row));
     }
   }
 
@@ -299,10 +310,8 @@ export async function consistencyMain(argv: string[]): Promise<void> {
     };
     let cpu: PplRow | null = null;
     for (const v of [{ provider: 'cpu' as ExecutionProvider, dtype: 'float32' as Dtype }, { provider: gpu, dtype: 'float32' as Dtype }, { provider: gpu, dtype: 'float16' as Dtype }]) {
-      const t = Date.now();
       const row: PplRow = { model: m.name, cache: `K4V2 packed (residual ${args['ppl-residual']}) and full precision`, variant: `${v.provider}/${v.dtype}`, status: 'ok' };
-      try {
-        if (timeLeft() < 10) throw Object.assign(new Error('time budget spent'), { skipped: true });
+      await record(pplRows, row, `ppl ${m.name}`, 10, async () => {
         const o = { ...options, provider: v.provider };
         // evaluate() in this thread (a worker thread cannot start inside a bundle); float16 goes through
         // runEvaluation with sessions opened in float16 (EvalOptions has no dtype).
@@ -318,14 +327,7 @@ export async function consistencyMain(argv: string[]): Promise<void> {
           row.target = tolerance(v.dtype);
           row.pass = Math.max(row.relDiffVsCpu, row.relDiffFpVsCpu) <= row.target;
         }
-      } catch (error) {
-        row.status = (error as { skipped?: boolean }).skipped ? 'skipped' : 'error';
-        row.note = errorText(error);
-      }
-      row.seconds = (Date.now() - t) / 1000;
-      pplRows.push(row);
-      console.log(`ppl ${m.name} ${row.variant}: ${row.status === 'ok' ? `ppl ${row.perplexity!.toFixed(4)} (fp ${row.perplexityFp!.toFixed(4)})` : `${row.status}: ${row.note}`}`);
-      write();
+      }, () => `ppl ${row.perplexity!.toFixed(4)} (fp ${row.perplexityFp!.toFixed(4)})`);
     }
   }
   // 4. Rows reserved ahead (kvRows 'reserve') on the GPU, full-precision and K4V2 packed caches, against the
@@ -339,10 +341,8 @@ export async function consistencyMain(argv: string[]): Promise<void> {
       continue;
     }
     for (const dtype of ['float32', 'float16'] as Dtype[]) {
-      const t = Date.now();
       const row: LogitsRow = { ...base, variant: `${gpu}/${dtype}`, status: 'ok', target: tolerance(dtype) };
-      try {
-        if (timeLeft() < 10) throw Object.assign(new Error('time budget spent'), { skipped: true });
+      await record(reserveRows, row, `reserve ${m.name} ${cache}`, 10, async () => {
         const model = await load(m.spec);
         const tokens = lcgTokens(RESERVE_PROMPT + RESERVE_STEPS, 13, model.config.vocabSize);
         const run = async (kvRows: 'exact' | 'reserve') => {
@@ -360,14 +360,7 @@ export async function consistencyMain(argv: string[]): Promise<void> {
         Object.assign(row, compare(reserved.rows, exact.rows));
         row.pass = row.maxRelError! <= row.target!;
         row.note = `reserved / held bytes at the end: ${((reserved.memory.reservedBytes ?? 0) / reserved.memory.heldBytes).toFixed(2)} (${reserved.memory.tokens} tokens)`;
-      } catch (error) {
-        row.status = (error as { skipped?: boolean }).skipped ? 'skipped' : 'error';
-        row.note = errorText(error);
-      }
-      row.seconds = (Date.now() - t) / 1000;
-      reserveRows.push(row);
-      console.log(`reserve ${m.name} ${cache} ${row.variant}: ${row.status === 'ok' ? `max rel ${row.maxRelError!.toExponential(2)} (${row.note})` : `${row.status}: ${row.note}`}`);
-      write();
+      }, () => `max rel ${row.maxRelError!.toExponential(2)} (${row.note})`);
     }
   }
   // 5. Sliding window through fused attention (GroupQueryAttention's local_window_size) on the GPU against
@@ -397,20 +390,11 @@ export async function consistencyMain(argv: string[]): Promise<void> {
       { dtype: 'float16', extra: { attention: 'plain' }, label: 'plain' },
     ];
     for (const r of runs) {
-      const t = Date.now();
       const row: LogitsRow = { ...base, variant: `${gpu}/${r.dtype} ${r.label}`, status: 'ok', target: tolerance(r.dtype) };
-      try {
-        if (timeLeft() < 5) throw Object.assign(new Error('time budget spent'), { skipped: true });
+      await record(windowRows, row, `window ${m.name}`, 5, async () => {
         Object.assign(row, compare((await runLogits(model, 'fp', gpu, r.dtype, 16, r.extra)).rows, ref));
         row.pass = row.maxRelError! <= row.target!;
-      } catch (error) {
-        row.status = (error as { skipped?: boolean }).skipped ? 'skipped' : 'error';
-        row.note = errorText(error);
-      }
-      row.seconds = (Date.now() - t) / 1000;
-      windowRows.push(row);
-      console.log(`window ${m.name} ${row.variant}: ${row.status === 'ok' ? `max rel ${row.maxRelError!.toExponential(2)}, argmax ${row.argmaxAgreement!.toFixed(3)}` : `${row.status}: ${row.note}`}`);
-      write();
+      }, logitsSummary(row));
     }
   }
   write();

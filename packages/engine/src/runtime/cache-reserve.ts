@@ -7,7 +7,7 @@
 import type * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../evaluation';
 import type { BoundaryTensor } from '../graph';
-import { buildReserveGraph, RESERVE_PADS, reserveIn, reserveOut } from '../graph/cache-reserve';
+import { buildReserveGraph, RESERVE_PADS, reserveIn, reserveOut, reservePads } from '../graph/cache-reserve';
 import { cachedGraph } from './graph-cache';
 import { createInferenceSession, type SessionOptions } from './providers';
 import { int64Tensor } from './tensors';
@@ -45,12 +45,17 @@ export class CacheReserve {
     return new CacheReserve(await createInferenceSession(encoded, o.provider, options), parts.length);
   }
 
-  /** `tensors` ([B, H, n, X] each, in the format order) with `rows` rows; the rows added are zero. */
-  async grow(tensors: ort.Tensor[], rows: number): Promise<ort.Tensor[]> {
+  /**
+   * `tensors` ([B, H, n, X] each, in the format order) with at least `rows` rows, the rows added zero:
+   * unchanged when they have them; `zeros(rows)` from the host while they hold no tokens (the first run
+   * uploads them once); else grown on their device.
+   */
+  async reserve(tensors: ort.Tensor[], tokens: number, rows: number, zeros: (rows: number) => ort.Tensor[]): Promise<ort.Tensor[]> {
     if (tensors.length !== this.parts) throw new Error(`cache reserve: got ${tensors.length} tensors, want ${this.parts}`);
     const have = tensors[0].dims[2];
-    if (rows < have) throw new Error(`cache reserve: cannot shrink ${have} rows to ${rows}`);
-    const feeds: Record<string, ort.Tensor> = { [RESERVE_PADS]: int64Tensor([0, 0, 0, 0, 0, 0, rows - have, 0]) };
+    if (rows <= have) return tensors;
+    if (tokens === 0) return zeros(rows);
+    const feeds: Record<string, ort.Tensor> = { [RESERVE_PADS]: int64Tensor(reservePads({ before: 0, rows: have, total: rows })) };
     tensors.forEach((t, i) => (feeds[reserveIn(i)] = t));
     const out = await this.session.run(feeds);
     return tensors.map((_, i) => out[reserveOut(i)]);

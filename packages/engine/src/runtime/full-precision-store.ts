@@ -21,9 +21,7 @@ export class FullPrecisionStore implements KvStore {
 
   async reserve(_layer: number, slot: KvSlot, rows: { residual: number }): Promise<KvSlot> {
     if (!this.rows) throw new Error('this full-precision store keeps exact rows (opened without kvRows reserve)');
-    if (rows.residual <= slot.residual.dims[2]) return slot;
-    // Nothing in it yet: zeros from the host (the first run uploads them once).
-    const residual = slot.residualTokens === 0 ? zeroFloatTensor(this.dtype, this.kvHeads, rows.residual, this.headDim) : (await this.rows.grow([slot.residual], rows.residual))[0];
+    const [residual] = await this.rows.reserve([slot.residual], slot.residualTokens, rows.residual, (n) => [zeroFloatTensor(this.dtype, this.kvHeads, n, this.headDim)]);
     return { ...slot, residual };
   }
 

@@ -130,13 +130,8 @@ class QuantizedStore implements KvStore {
     const reserves = this.reserves;
     if (!reserves) throw new Error('this quantized store keeps exact rows (opened without kvRows reserve)');
     const { dtype, config } = this.options;
-    let { residual, history } = slot;
-    if (rows.residual > residual.dims[2]) {
-      residual = slot.residualTokens === 0 ? zeroFloatTensor(dtype, config.kvHeads, rows.residual, config.headDim) : (await reserves.residual.grow([residual], rows.residual))[0];
-    }
-    if (rows.history > history[0].dims[2]) {
-      history = slot.historyTokens === 0 ? emptyPacked(this.codecs[layer], rows.history) : await reserves.history[layer].grow(history, rows.history);
-    }
+    const [residual] = await reserves.residual.reserve([slot.residual], slot.residualTokens, rows.residual, (n) => [zeroFloatTensor(dtype, config.kvHeads, n, config.headDim)]);
+    const history = await reserves.history[layer].reserve(slot.history, slot.historyTokens, rows.history, (n) => emptyPacked(this.codecs[layer], n));
     return { ...slot, residual, history };
   }
 
