@@ -28,6 +28,7 @@ import {
   type SessionModel,
 } from '@kvbench/engine';
 import { lcgTokens, modelDirName, quantoKv } from './decode-peer';
+import { checkDequantArithmetic, type DequantCheck } from './dequant-arithmetic';
 
 type Dtype = 'float32' | 'float16';
 
@@ -57,6 +58,12 @@ interface LogitsRow extends Row {
   pass?: boolean;
   seconds?: number;
   note?: string;
+}
+
+interface DequantRow extends Row, Partial<DequantCheck> {
+  codec: string;
+  shape: string;
+  pass?: boolean;
 }
 
 interface PplRow extends Row {
@@ -93,7 +100,7 @@ const argmax = (a: Float32Array) => {
 const tolerance = (dtype: Dtype) => (dtype === 'float16' ? 1e-2 : 1e-4);
 const errorText = (error: unknown) => ((error as Error).message ?? String(error)).replace(/\s+/g, ' ').slice(0, 400);
 
-const SECTIONS = ['logits', 'int4', 'ppl', 'reserve', 'window'] as const;
+const SECTIONS = ['logits', 'int4', 'ppl', 'reserve', 'window', 'arithmetic', 'fp16'] as const;
 /** Section 4: a chunked prefill over a padded past, then decode steps across a growth (the fp cache: 256 -> 512 rows). */
 const RESERVE_PROMPT = 240;
 const RESERVE_STEPS = 40;
@@ -172,6 +179,9 @@ export async function consistencyMain(argv: string[]): Promise<void> {
   const int4Rows: LogitsRow[] = [];
   const reserveRows: LogitsRow[] = [];
   const windowRows: LogitsRow[] = [];
+  const dequantRows: DequantRow[] = [];
+  const arithmeticRows: LogitsRow[] = [];
+  const fp16Rows: LogitsRow[] = [];
   const write = () => {
     const report = {
       recorded: new Date().toISOString(),
@@ -182,6 +192,9 @@ export async function consistencyMain(argv: string[]): Promise<void> {
       perplexity: pplRows,
       reserve: reserveRows,
       window: windowRows,
+      dequant: dequantRows,
+      arithmetic: arithmeticRows,
+      fp16: fp16Rows,
       seconds: (Date.now() - started) / 1000,
     };
     writeFileSync(join(outDir, 'gpu-consistency.json'), JSON.stringify(report, null, 2));
@@ -210,7 +223,7 @@ export async function consistencyMain(argv: string[]): Promise<void> {
   const logitsSummary = (row: LogitsRow) => () => `max rel ${row.maxRelError!.toExponential(2)}, argmax ${row.argmaxAgreement!.toFixed(3)}`;
 
   /** Prefill `prompt` tokens then `steps` decode steps; the logits of the last prefill position and every step. */
-  const runLogits = async (model: SessionModel, cache: string, provider: ExecutionProvider, dtype: Dtype, weightBits: 16 | 4, extra: Pick<OnnxSessionOptions, 'attention' | 'kvRows'> = {}) => {
+  const runLogits = async (model: SessionModel, cache: string, provider: ExecutionProvider, dtype: Dtype, weightBits: 16 | 4, extra: Pick<OnnxSessionOptions, 'attention' | 'kvRows' | 'historyArithmetic' | 'splitK' | 'splitKPrefill'> = {}) => {
     const session = await createOnnxSession(model, policy(cache, residual), { provider, dtype, maxContext: prompt + steps + 8, weightBits, layerStatsTokens: 0, ...extra });
     try {
       const tokens = lcgTokens(prompt + steps, 11, model.config.vocabSize);
@@ -397,6 +410,62 @@ export async function consistencyMain(argv: string[]): Promise<void> {
       }, logitsSummary(row));
     }
   }
+  // 6. The packed history dequantized in float16 arithmetic (historyArithmetic 'compute', the GPU default)
+  // against float32 arithmetic: one dequantization against float64, then the logits of whole runs.
+  if (sections.has('arithmetic')) {
+    const shape: [number, number, number, number] = [1, 8, 4096, 64];
+    for (const bits of [4, 2]) {
+      const cfg = quantoKv(bits, bits).key;
+      const row: DequantRow = { codec: `quanto per-token G64 ${bits}-bit, fp16 metadata`, shape: `[${shape.join(', ')}]`, variant: `${gpu}/float16`, status: 'ok' };
+      await record(dequantRows, row, 'dequant', 5, async () => {
+        Object.assign(row, await checkDequantArithmetic(gpu, cfg, shape, 7 + bits));
+        row.pass = row.worstInBounds! <= 1;
+      }, () => `worst ${row.worstInBounds!.toFixed(3)} of two float16 roundings, ${row.differing} of ${row.elements} differ from float32 arithmetic`);
+    }
+    for (const m of models) {
+      if (m.spec === 'stories260k') continue; // per-token G64 needs head_dim 64
+      const base = { model: m.name, cache: `K4V2 packed (residual ${residual})`, weights: 'as loaded', reference: `${gpu}/float16, float32 dequantization` };
+      const row: LogitsRow = { ...base, variant: `${gpu}/float16, float16 dequantization`, status: 'ok', target: tolerance('float16') };
+      await record(arithmeticRows, row, `arithmetic ${m.name}`, 10, async () => {
+        const model = await load(m.spec);
+        const single = await runLogits(model, 'K4V2', gpu, 'float16', 16, { historyArithmetic: 'float32' });
+        const half = await runLogits(model, 'K4V2', gpu, 'float16', 16, { historyArithmetic: 'compute' });
+        Object.assign(row, compare(half.rows, single.rows));
+        row.pass = row.maxRelError! <= row.target!;
+      }, logitsSummary(row));
+    }
+  }
+  // 7. Where float16 error comes from on the GPU: the full-precision cache's float16 logits against the CPU's
+  // float32 with the graph's float16 sums changed one at a time (prefill partial products, split-K chunk,
+  // attention form).
+  for (const m of sections.has('fp16') ? models : []) {
+    if (m.spec === 'stories260k') continue; // no split-K or fused attention at its widths
+    let ref: Float32Array[];
+    try {
+      ref = (await runLogits(await load(m.spec), 'fp', 'cpu', 'float32', 16)).rows;
+    } catch (error) {
+      fp16Rows.push({ model: m.name, cache: 'full precision', weights: 'as loaded', reference: 'cpu/float32', variant: '-', status: 'error', note: errorText(error) });
+      continue;
+    }
+    const runs: { label: string; extra: Pick<OnnxSessionOptions, 'attention' | 'splitK' | 'splitKPrefill'> }[] = [
+      { label: 'GPU defaults (split-K 128, prefill in 8 partial products, fused attention)', extra: {} },
+      { label: 'prefill as one MatMul', extra: { splitKPrefill: 1 } },
+      { label: 'prefill in 16 partial products', extra: { splitKPrefill: 16 } },
+      { label: 'split-K 32', extra: { splitK: 32 } },
+      { label: 'one MatMul per projection (prefill and decode)', extra: { splitK: 0 } },
+      { label: 'plain attention', extra: { attention: 'plain' } },
+    ];
+    for (const r of runs) {
+      const row: LogitsRow = { model: m.name, cache: 'full precision', weights: 'as loaded', reference: 'cpu/float32', variant: `${gpu}/float16, ${r.label}`, status: 'ok', target: tolerance('float16') };
+      await record(fp16Rows, row, `fp16 ${m.name}`, 5, async () => {
+        const got = await runLogits(await load(m.spec), 'fp', gpu, 'float16', 16, r.extra);
+        Object.assign(row, compare(got.rows, ref));
+        // The decode steps apart from the prefill position (they run the other branch of each projection).
+        row.note = `decode steps only: max ${fmt(compare(got.rows.slice(1), ref.slice(1)).maxRelError)}`;
+        row.pass = row.maxRelError! <= row.target!;
+      }, () => `${logitsSummary(row)()} (${row.note})`);
+    }
+  }
   write();
   console.log(`wrote ${join(outDir, 'gpu-consistency.md')} (${((Date.now() - started) / 1000).toFixed(0)} s)`);
 }
@@ -414,7 +483,20 @@ function float16Resources(): EvaluationResources {
 const fmt = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? '-' : x.toExponential(digits));
 const verdict = (r: { status: string; pass?: boolean; note?: string }) => (r.status !== 'ok' ? `${r.status}: ${r.note ?? ''}` : r.pass === undefined ? 'reference' : r.pass ? 'pass' : 'FAIL');
 
-function markdown(r: { recorded: string; command: string; setup: Record<string, unknown>; logits: LogitsRow[]; int4: LogitsRow[]; perplexity: PplRow[]; reserve: LogitsRow[]; window: LogitsRow[]; seconds: number }): string {
+function markdown(r: {
+  recorded: string;
+  command: string;
+  setup: Record<string, unknown>;
+  logits: LogitsRow[];
+  int4: LogitsRow[];
+  perplexity: PplRow[];
+  reserve: LogitsRow[];
+  window: LogitsRow[];
+  dequant: DequantRow[];
+  arithmetic: LogitsRow[];
+  fp16: LogitsRow[];
+  seconds: number;
+}): string {
   const s = r.setup as { gpu: string; prompt: number; steps: number; residual: number; layers: number; vocab: number; pplDocs: number; pplPrompt: number; pplTokens: number; pplResidual: number };
   const lines = [
     '# GPU vs CPU consistency of the ONNX engine',
@@ -475,6 +557,28 @@ function markdown(r: { recorded: string; command: string; setup: Record<string, 
     '| model | run | positions | max rel. error | mean rel. error | argmax agreement | target | verdict |',
     '|---|---|---:|---:|---:|---:|---:|---|',
     ...r.window.map((x) => `| ${x.model} | ${x.variant} | ${x.positions ?? '-'} | ${fmt(x.maxRelError)} | ${fmt(x.meanRelError)} | ${x.argmaxAgreement?.toFixed(3) ?? '-'} | ${fmt(x.target, 0)} | ${verdict(x)} |`),
+    '',
+    '## The packed history dequantized in float16 arithmetic',
+    '',
+    "historyArithmetic 'compute' (the GPU default): codes through a float16 table, the fp16 metadata's Mul and Sub in float16, no Cast of the result. One dequantization of fresh values against float64 (target: within two float16 roundings, 2^-10 x (|y| + the group's range)), and the elements that differ from float32 arithmetic rounded once:",
+    '',
+    '| codec | shape | run | worst error / bound | worst error / group range | differing from float32 arithmetic | verdict |',
+    '|---|---|---|---:|---:|---:|---|',
+    ...r.dequant.map((x) => `| ${x.codec} | ${x.shape} | ${x.variant} | ${x.worstInBounds?.toFixed(3) ?? '-'} | ${fmt(x.worstOfRange)} | ${x.differing === undefined ? '-' : `${x.differing} of ${x.elements}`} | ${verdict(x)} |`),
+    '',
+    'Whole runs with the two arithmetics (same provider, float16 graphs; a value that moves across a code boundary in a later layer changes its code):',
+    '',
+    '| model | cache | run | reference | positions | max rel. error | mean rel. error | argmax agreement | target | verdict |',
+    '|---|---|---|---|---:|---:|---:|---:|---:|---|',
+    ...r.arithmetic.map((x) => `| ${x.model} | ${x.cache} | ${x.variant} | ${x.reference} | ${x.positions ?? '-'} | ${fmt(x.maxRelError)} | ${fmt(x.meanRelError)} | ${x.argmaxAgreement?.toFixed(3) ?? '-'} | ${fmt(x.target, 0)} | ${verdict(x)} |`),
+    '',
+    '## Where float16 error comes from on the GPU',
+    '',
+    "The full-precision cache's float16 logits against the CPU's float32, with one of the graph's float16 sums changed at a time: the prefill's projections (one MatMul summing all terms in float16, or N partial products), the split-K chunk of one-token projections (the terms each float16 partial sum adds; 0 = one MatMul for prefill and decode), and plain-op attention instead of GroupQueryAttention. Position 1 is the prefill's last token; the decode steps read the keys and values the prefill wrote.",
+    '',
+    '| model | run | positions | max rel. error | mean rel. error | argmax agreement | target | verdict | note |',
+    '|---|---|---:|---:|---:|---:|---:|---|---|',
+    ...r.fp16.map((x) => `| ${x.model} | ${x.variant} | ${x.positions ?? '-'} | ${fmt(x.maxRelError)} | ${fmt(x.meanRelError)} | ${x.argmaxAgreement?.toFixed(3) ?? '-'} | ${fmt(x.target, 0)} | ${verdict(x)} | ${x.note ?? ''} |`),
     '',
   ];
   return lines.join('\n');

@@ -6,21 +6,24 @@
 // Result: bench/results/gpu-decode-profile.md.
 //   node .device/device-entry.mjs profile [--ep webgpu] [--model Llama-3.2-1B:4] [--vocab 8192]
 //     [--contexts 1024,8192] [--profile-context N] [--caches fp16,K4V2] [--profile-caches LIST (default --caches; '' none)]
-//     [--steps 16] [--variants default,plain,fused,nosplitk,novalidation,int4,reserve,simplecache,nocache,pendingN]
+//     [--steps 16] [--variants default,plain,fused,nosplitk,prefill1,novalidation,int4,reserve,f32dequant,reserve-f32dequant,
+//       simplecache,nocache,pendingN]
 //     [--buffer-cache bucket|simple|disabled (every session of the process; default ORT's bucket)]
 //     [--models-dir /tmp/kvb-gpu/models] [--work /tmp/kvb-gpu/profile] [--out FILE.md]
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createOnnxSession, loadHuggingFace, type ExecutionProvider, type OnnxDecoderSession, type SessionOptions } from '@kvbench/engine';
+import { createOnnxSession, loadHuggingFace, type ExecutionProvider, type OnnxDecoderSession, type OnnxSessionOptions, type SessionOptions } from '@kvbench/engine';
 import { cachePolicy, decodeMaxContext, ensureRandomModel, fillChunk, fillContext, median, parseModels, timeDecodeSteps, WARMUP } from './decode-peer';
 
 // simplecache / nocache (WebGPU storage buffers cached by exact size / not at all, instead of ORT's
 // size buckets) and pendingN (N kernels per command buffer; ORT's default is 16) change
 // process-wide WebGPU settings, which the first session of a process fixes: run them in a process of
 // their own (--variants pending16), or use --buffer-cache for every session of the process. reserve: the
-// cache keeps rows ahead of its tokens (kvRows 'reserve').
-const VARIANTS = ['default', 'plain', 'fused', 'nosplitk', 'novalidation', 'int4', 'reserve', 'simplecache', 'nocache'] as const;
+// cache keeps rows ahead of its tokens (kvRows 'reserve'). f32dequant / reserve-f32dequant: the packed history
+// dequantized in float32 (historyArithmetic 'float32'), as before the GPU default became the graph's dtype.
+// prefill1: prefill projections as one MatMul (splitKPrefill 1) instead of partial products.
+const VARIANTS = ['default', 'plain', 'fused', 'nosplitk', 'prefill1', 'novalidation', 'int4', 'reserve', 'f32dequant', 'reserve-f32dequant', 'simplecache', 'nocache'] as const;
 const BUFFER_CACHES = ['bucket', 'simple', 'disabled'] as const;
 type Variant = (typeof VARIANTS)[number] | `pending${number}`;
 const isVariant = (v: string): v is Variant => (VARIANTS as readonly string[]).includes(v) || /^pending[1-9]\d*$/.test(v);
@@ -43,7 +46,7 @@ function variantOptions(
   ep: ExecutionProvider,
   bufferCache: (typeof BUFFER_CACHES)[number],
   profilePrefix?: string,
-): { sessionOptions: SessionOptions; weightBits: 4 | 16; attention?: 'plain' | 'fused'; splitK?: number; kvRows?: 'reserve' } {
+): Pick<OnnxSessionOptions, 'attention' | 'splitK' | 'splitKPrefill' | 'kvRows' | 'historyArithmetic'> & { sessionOptions: SessionOptions; weightBits: 4 | 16 } {
   const extra: Record<string, unknown> = { session: { intra_op: { allow_spinning: '0' } } };
   if (variant.startsWith('pending')) extra['ep.webgpuexecutionprovider.maxNumPendingDispatches'] = variant.slice('pending'.length);
   const sessionOptions: SessionOptions = { extra };
@@ -64,14 +67,19 @@ function variantOptions(
     ...(variant === 'plain' ? { attention: 'plain' as const } : {}),
     ...(variant === 'fused' ? { attention: 'fused' as const } : {}),
     ...(variant === 'nosplitk' ? { splitK: 0 } : {}),
-    ...(variant === 'reserve' ? { kvRows: 'reserve' as const, attention: 'fused' as const } : {}),
+    ...(variant === 'prefill1' ? { splitKPrefill: 1 } : {}),
+    ...(variant.startsWith('reserve') ? { kvRows: 'reserve' as const, attention: 'fused' as const } : {}),
+    ...(variant.endsWith('f32dequant') ? { historyArithmetic: 'float32' as const } : {}),
   };
 }
 
-/** Builds `context` tokens in chunks, then times `steps` decode steps after the warm-up ones. */
-async function timeSteps(session: OnnxDecoderSession, context: number, steps: number, heads: number, bytes: number): Promise<number[]> {
+/** Fills the cache to `context` (prefill and append runs), then times decode steps; also the fill's tokens/s. */
+async function timeSteps(session: OnnxDecoderSession, context: number, steps: number, heads: number, bytes: number): Promise<{ times: number[]; fillRate: number }> {
+  const before = session.memory().tokens;
+  const t = performance.now();
   await fillContext(session, context, fillChunk(heads, context, bytes, 256, 512));
-  return timeDecodeSteps(session, context, steps);
+  const fillRate = (session.memory().tokens - before) / ((performance.now() - t) / 1000);
+  return { times: await timeDecodeSteps(session, context, steps), fillRate };
 }
 
 /**
@@ -175,25 +183,25 @@ export async function decodeProfileMain(argv: string[]): Promise<void> {
     '',
     `Model: random-weight ${preset} shape, ${layers} layers, vocabulary ${vocab}, ${dtype}; WebGPU storage buffer cache ${bufferCache}; cache policy as gpu-peer.md (quanto per-token G64, residual 128). Median of ${steps} steps after ${WARMUP} warm-up steps; \`node .device/device-entry.mjs profile ${argv.join(' ')}\`.`,
     '',
-    '| variant | cache | context | median step (ms) | min | max | median decoder run() (ms) |',
-    '|---|---|---:|---:|---:|---:|---:|',
+    '| variant | cache | context | median step (ms) | min | max | median decoder run() (ms) | fill (tokens/s) |',
+    '|---|---|---:|---:|---:|---:|---:|---:|',
   ];
   const print = () => console.log(out.join('\n'));
   for (const variant of variants) {
     for (const cache of caches) {
-      const { sessionOptions, weightBits, attention, splitK, kvRows } = variantOptions(variant, ep, bufferCache);
+      const { sessionOptions, weightBits, ...engine } = variantOptions(variant, ep, bufferCache);
       let session: OnnxDecoderSession | null = null;
       try {
-        session = await createOnnxSession(model, cachePolicy(cache, 128), { provider: ep, dtype, maxContext, sessionOptions, layerStatsTokens: 0, weightBits, attention, splitK, kvRows });
+        session = await createOnnxSession(model, cachePolicy(cache, 128), { provider: ep, dtype, maxContext, sessionOptions, layerStatsTokens: 0, weightBits, ...engine });
         const runs = recordRuns(session);
         for (const context of contexts) {
-          const times = await timeSteps(session, context, steps, config.heads, bytes);
+          const { times, fillRate } = await timeSteps(session, context, steps, config.heads, bytes);
           const stepRuns = runs.slice(-steps); // one decoder run per step; the timed steps are the last ones
-          out.push(`| ${variant} | ${cache} | ${context} | ${median(times).toFixed(2)} | ${Math.min(...times).toFixed(2)} | ${Math.max(...times).toFixed(2)} | ${median(stepRuns).toFixed(2)} |`);
+          out.push(`| ${variant} | ${cache} | ${context} | ${median(times).toFixed(2)} | ${Math.min(...times).toFixed(2)} | ${Math.max(...times).toFixed(2)} | ${median(stepRuns).toFixed(2)} | ${fillRate.toFixed(0)} |`);
           console.log(out[out.length - 1]);
         }
       } catch (error) {
-        out.push(`| ${variant} | ${cache} | | failed: ${(error as Error).message.slice(0, 160).replace(/\|/g, '/')} | | | |`);
+        out.push(`| ${variant} | ${cache} | | failed: ${(error as Error).message.slice(0, 160).replace(/\|/g, '/')} | | | | |`);
       } finally {
         await session?.dispose();
       }
@@ -208,7 +216,7 @@ export async function decodeProfileMain(argv: string[]): Promise<void> {
     mkdirSync(work, { recursive: true });
     const { sessionOptions, weightBits } = variantOptions('default', ep, bufferCache, join(work, 'ort-profile'));
     const session = await createOnnxSession(model, cachePolicy(cache, 128), { provider: ep, dtype, maxContext, sessionOptions, layerStatsTokens: 0, weightBits });
-    const times = await timeSteps(session, context, steps, config.heads, bytes);
+    const { times } = await timeSteps(session, context, steps, config.heads, bytes);
     await session.dispose(); // writes the profile file
     const file = readdirSync(work).filter((f) => f.startsWith('ort-profile') && f.endsWith('.json')).sort().pop();
     out.push('', `## Profile: default variant, ${cache}, context ${context} (profiling on: median step ${median(times).toFixed(2)} ms)`, '');

@@ -95,6 +95,20 @@ describe('decoder graph with fused attention (GroupQueryAttention), fp32 on the 
     expect(ops(false)).not.toContain('Gather');
   });
 
+  it("historyArithmetic 'compute' dequantizes the table-unpacked history in float16 (one Cast: the codes'), and bad values name the field", async () => {
+    const model = tinyModel('tiny-llama3-gqa', 2, { headDim: 16 });
+    const codecs = layerCodecs(k4v2Policy(), model.config)!;
+    const casts = (arithmetic: 'float32' | 'compute') => {
+      const g = new GraphBuilder();
+      const reader = packedHistoryReader(codecs, 'float16', { lookupTables: true, arithmetic });
+      reader.dequantize(g, reader.inputs(0, 'key').map((t) => g.input(t.name, t.dtype, t.shape)), 0, 'key');
+      return g.nodes.filter((n) => n.opType === 'Cast').length;
+    };
+    expect(casts('compute')).toBe(1);
+    expect(casts('float32')).toBe(4);
+    await expect(createOnnxSession(model, k4v2Policy(), { historyArithmetic: 'bf16' as never })).rejects.toThrow(/historyArithmetic: got "bf16"/);
+  });
+
   it('rejects an unknown attention option and fused attention for head sizes GroupQueryAttention does not take, naming the field', async () => {
     const model = tinyModel('tiny-llama-mha', 1); // head_dim 8
     await expect(createOnnxSession(model, defaultCachePolicy(null), { attention: 'flash' as never })).rejects.toThrow(/attention: got "flash"/);

@@ -2,9 +2,10 @@
 // and the MatMul linear, each run on ORT's CPU provider against a float64 computation on fresh random inputs.
 import { describe, expect, it } from 'vitest';
 import * as ort from 'onnxruntime-node';
-import { GraphBuilder, encodeModel } from '@kvbench/onnx';
+import { GraphBuilder, encodeModel, SubgraphAttr } from '@kvbench/onnx';
 import { Layers } from '../src/graph/layers';
 import { transposedFloatTensor } from '../src/graph/precision';
+import { prefillPartsFor } from '../src/graph/split-k';
 import { stackRows } from '../src/graph/stack-rows';
 import { providerSessionOptions } from '../src/runtime/providers';
 
@@ -93,9 +94,9 @@ describe('graph building blocks', () => {
     const w = randomArray(outDim * inDim, 0.3);
     const b = randomArray(outDim);
     const want = (x: Float32Array, T: number) => affine(x, w, b, T);
-    const build = (rows: 'any' | 'one' = 'any', c = chunk) => {
+    const build = (rows: 'any' | 'one' = 'any', c = chunk, prefillParts = 1) => {
       const g = new GraphBuilder('split-k');
-      const nn = new Layers(g, 'float32', { bits: 16 }, { chunk: c, oneToken: g.input('one_token', 'bool', []) });
+      const nn = new Layers(g, 'float32', { bits: 16 }, { chunk: c, oneToken: g.input('one_token', 'bool', []), prefillParts });
       const y = nn.denseProjection(g.input('x', 'float32', ['T', inDim]), 'w', [outDim, inDim], w, nn.weight('b', [outDim], b), rows);
       const ops = g.nodes.map((n) => n.opType);
       g.output(y, 'y', 'float32', ['T', outDim]);
@@ -119,6 +120,18 @@ describe('graph building blocks', () => {
     const odd = build('any', 7);
     expect(odd.ops).toEqual(['MatMul', 'Add']);
     expect(odd.g.initializers.get('w')!.dims).toEqual([inDim, outDim]);
+
+    // Prefill in partial products: 4 asked of c = 6 chunks gives 3 (a divisor, so the weight is a view);
+    // several rows and one row both equal the float64 product.
+    expect([prefillPartsFor(6, 4), prefillPartsFor(16, 8), prefillPartsFor(64, 8), prefillPartsFor(2, 8), prefillPartsFor(7, 8)]).toEqual([3, 8, 8, 2, 7]);
+    const parts = build('any', chunk, 4);
+    expect(parts.ops).toEqual(['If', 'Add']);
+    const prefillBranch = (parts.g.nodes[0].attributes.else_branch as SubgraphAttr).graph.nodes.map((n) => n.opType);
+    expect(prefillBranch).toEqual(['Reshape', 'Transpose', 'Reshape', 'MatMul', 'ReduceSum']);
+    for (const T of [1, 5]) {
+      const x = randomArray(T * inDim);
+      expect(relError(await run(parts.g, feeds(x, T)), want(x, T))).toBeLessThan(1e-6);
+    }
   });
 
   it('rmsNorm (one SimplifiedLayerNormalization) equals x / sqrt(mean(x^2) + eps) * weight in float64, over the last axis of 2-D and 3-D inputs', async () => {

@@ -158,6 +158,52 @@ describe('fp16 compute path', () => {
     const fake = await runFakeQuantize(x, cfg, { shape, computeDtype: 'float16' });
     expect(Array.from(fake)).toEqual(Array.from(fakeQuantize(x, shape, cfg)).map(roundFp16));
   });
+
+  it.each([
+    { backend: 'quanto' as QuantBackend, bits: 4, groupSize: 64 },
+    { backend: 'quanto' as QuantBackend, bits: 2, groupSize: 32 },
+    { backend: 'hqq' as QuantBackend, bits: 1, groupSize: 64 },
+    { backend: 'hqq' as QuantBackend, bits: 4, groupSize: 128 },
+  ])("$backend per-token b=$bits: arithmetic 'compute' dequantizes in float16 within two roundings of float64", async ({ backend, bits, groupSize }) => {
+    const shape: Shape4 = [1, 2, 48, 128];
+    const cfg = config({ backend, axis: 'per-token', bits, groupSize, metaDtype: 'fp16', hqqMode: 'clean' });
+    const x = randomKv(shape, 'outliers', 100 + bits).map(roundFp16);
+    const ts = quantize(x, shape, cfg);
+    const scales = metaForBoundary(ts.scales, 'fp16');
+    const zeros = metaForBoundary(ts.zeros, 'fp16');
+    const opts = { shape, computeDtype: 'float16' as const, unpack: 'table' as const };
+    const half = await runUnpackDequantize(ts.codes, scales, zeros, cfg, { ...opts, arithmetic: 'compute' });
+    const single = await runUnpackDequantize(ts.codes, scales, zeros, cfg, opts);
+    // float64 from the codes and the (fp16-exact) metadata, as dequantize() computes it.
+    const exact = dequantize(ts);
+    let worst = 0;
+    let worstSingle = 0;
+    for (let i = 0; i < exact.length; i++) {
+      expect(Number.isFinite(half[i])).toBe(true);
+      // Two float16 roundings (product, then sum) of values no larger than the group's range.
+      const g = Math.floor(i / groupSize);
+      const bound = 2 ** -10 * (Math.abs(exact[i]) + Math.abs(ts.scales[g]) * (2 ** bits - 1)) + 2 ** -24;
+      worst = Math.max(worst, Math.abs(half[i] - exact[i]) / bound);
+      worstSingle = Math.max(worstSingle, Math.abs(single[i] - exact[i]) / bound);
+    }
+    // (The CPU provider runs float16 Mul/Sub through float32, ONNX Runtime inserting the casts, so here both
+    // forms round once; GPU providers round in float16: bench/gpu consistency measures that.)
+    expect(worst).toBeLessThanOrEqual(1);
+    expect(worstSingle).toBeLessThanOrEqual(1);
+  });
+
+  it("arithmetic 'compute' writes no float32 pass: the table is float16 and nothing is cast but the codes", () => {
+    const cfg = config({ backend: 'quanto', axis: 'per-token', bits: 4, groupSize: 64, metaDtype: 'fp16' });
+    const ops = (arithmetic: 'float32' | 'compute') => {
+      const g = new GraphBuilder('ops');
+      const fmt = quantizedFormat(cfg, { batch: 1, heads: 2, seq: 'S', headDim: 64 });
+      const parts = (['codes', 'scales', 'zeros'] as const).map((p) => g.input(p, fmt[p].dtype, fmt[p].shape));
+      emitUnpackDequantize(g, { codes: parts[0], scales: parts[1], zeros: parts[2] }, cfg, { headDim: 64, batch: 1, heads: 2, computeDtype: 'float16', unpack: 'table', arithmetic });
+      return g.nodes.filter((n) => n.opType === 'Cast').length;
+    };
+    expect(ops('compute')).toBe(1);
+    expect(ops('float32')).toBe(4);
+  });
 });
 
 describe('non-finite inputs', () => {

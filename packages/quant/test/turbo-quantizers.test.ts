@@ -163,9 +163,18 @@ describe('TurboQuant bit accounting and D\'Alberto schemes', () => {
     const { key, value } = createTurboKvQuantizers(64, 'KQV', 3, { rotation: { kind: 'hadamard', seed: 4 } });
     expect(key.bytesPerVector).toBe(24 + 2);
     expect(value.bytesPerVector).toBe(16 + 8 + 4);
-    const x = randomUnit(64);
-    expect(squaredDistance(x, key.quantize(x))).toBeLessThan(0.3);
-    expect(squaredDistance(x, value.quantize(x))).toBeLessThan(0.3);
+    // Means over 64 fresh unit vectors (one vector's error spreads: 0.18 +- 0.045 for the value): keys
+    // (MSE, 3 bits) within the paper's bound sqrt(3)·pi/2 · 4^-3 = 0.0425 (measured 0.033 +- 0.001 for the
+    // mean); values (2-bit MSE + 1-bit QJL) below 0.25 (measured 0.176 +- 0.006).
+    let keyError = 0;
+    let valueError = 0;
+    for (let t = 0; t < 64; t++) {
+      const x = randomUnit(64);
+      keyError += squaredDistance(x, key.quantize(x)) / 64;
+      valueError += squaredDistance(x, value.quantize(x)) / 64;
+    }
+    expect(keyError).toBeLessThan((Math.sqrt(3) * Math.PI) / 2 / 4 ** 3);
+    expect(valueError).toBeLessThan(0.25);
   });
 });
 

@@ -93,7 +93,7 @@ export class GroupedCodec implements TensorCodec {
   decode(g: GraphBuilder, parts: Value[], dtype: GraphDtype, options: DecodeOptions = {}): Value {
     const [codes, scales, zeros] = parts;
     const unpack = options.lookupTables ? 'table' : 'arithmetic';
-    return this.rotate(g, emitUnpackDequantize(g, { codes, scales, zeros }, this.quantizer, { ...this.emit(dtype), unpack }), dtype, true);
+    return this.rotate(g, emitUnpackDequantize(g, { codes, scales, zeros }, this.quantizer, { ...this.emit(dtype), unpack, arithmetic: options.arithmetic }), dtype, true);
   }
 
   fakeQuantize(g: GraphBuilder, x: Value, dtype: GraphDtype): Value {

@@ -10,6 +10,8 @@ export interface DecodeOptions {
    * and smaller intermediate tensors, which GPU providers allocate per run; ORT's CPU Gather is slow.
    */
   lookupTables?: boolean;
+  /** Dequantize in the graph's dtype where that is exact up to one more rounding (EmitOptions.arithmetic); default float32. */
+  arithmetic?: 'float32' | 'compute';
 }
 
 /** One tensor of a packed history at the graph boundary. */

@@ -4,7 +4,7 @@
 // an H100, its tiled MatMul at about 260 (bench/results/gpu-decode-profile.md, gpu-linears.md).
 // Only ops that the CPU and WebGPU execution providers both run (onnxruntime-node.md).
 import type { GraphBuilder, Value } from '@kvbench/onnx';
-import { splitKProduct, type SplitK } from './split-k';
+import { prefillPartsFor, splitKPrefill, splitKProduct, type SplitK } from './split-k';
 import { quantizeInt4, type WeightQuant } from './int4-weights';
 import { floatTensor, transposedFloatTensor, type GraphDtype } from './precision';
 
@@ -66,7 +66,8 @@ export class Layers {
 
   /**
    * projection() with float weights: one MatMul, or with splitK (when `chunk` divides `in`) an If on
-   * splitK.oneToken between the split-K product and one MatMul, over the weight stored once as
+   * splitK.oneToken between the split-K product and the prefill's (one MatMul, or splitK.prefillParts
+   * partial products), over the weight stored once as
    * [in / chunk, chunk, out] (the bytes of W^T). rows 'one' (x is [1, in] in every run: the lm head)
    * takes the split product without an If.
    */
@@ -83,7 +84,10 @@ export class Layers {
       const branch = (value: Value) => [{ value, dtype: this.dtype, shape: ['T', out] }];
       y = this.g.op('If', [s.oneToken], {
         then_branch: this.g.subgraph('split_k', (b) => branch(splitKProduct(b, x, w, this.dtype, split))),
-        else_branch: this.g.subgraph('matmul', (b) => branch(b.op('MatMul', [x, b.op('Reshape', [w, b.ints([inDim, out])])]))),
+        else_branch: this.g.subgraph('matmul', (b) => {
+          const parts = prefillPartsFor(split[0], s.prefillParts);
+          return branch(parts > 1 ? splitKPrefill(b, x, w, split, parts) : b.op('MatMul', [x, b.op('Reshape', [w, b.ints([inDim, out])])]));
+        }),
       });
     }
     return bias ? this.g.op('Add', [y, bias]) : y;

@@ -10,7 +10,7 @@ import type { GraphDtype } from './precision';
 
 export function packedHistoryReader(codecs: readonly LayerCodecs[], dtype: GraphDtype, options: DecodeOptions = {}): PackedHistoryReader {
   return {
-    key: JSON.stringify({ codecs: codecs.map((c) => [c.key.key, c.value.key]), dtype, lookupTables: options.lookupTables ?? false }),
+    key: JSON.stringify({ codecs: codecs.map((c) => [c.key.key, c.value.key]), dtype, lookupTables: options.lookupTables ?? false, arithmetic: options.arithmetic ?? 'float32' }),
     inputs(layer: number, kind: KvKind): BoundaryTensor[] {
       return codecs[layer][kind].format(`history_${kind}`).map((p) => ({ name: pastName(layer, kind, `history.${p.part}`), dtype: p.dtype, shape: p.shape }));
     },

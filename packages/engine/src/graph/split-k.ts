@@ -18,10 +18,42 @@ export interface SplitK {
   chunk: number;
   /** Bool scalar graph input (ONE_TOKEN): the run is one token. */
   oneToken: Value;
+  /**
+   * Prefill runs: partial sums per projection (1 = one MatMul). Each row's float16 sum then runs over
+   * in / parts terms instead of all of them; the keys and values a prefill writes into the cache are
+   * what every later decode step reads (bench/results/gpu-consistency.md, "Where float16 error comes from").
+   */
+  prefillParts: number;
 }
 
 /** Terms per partial sum on GPU providers: 128 measured as fast as 64 with the same error at in = 8192 (gpu-linears.md). */
 export const SPLIT_K_CHUNK = 128;
+
+/** Partial products per prefill projection on GPU providers (bench/results/gpu-consistency.md, "Where float16 error comes from"). */
+export const PREFILL_PARTS = 8;
+
+/**
+ * Partial sums for prefill: at most `parts` (and a divisor of c, so that the weight is viewed without a
+ * copy), e.g. 8 of a 2048-wide input: the largest that keeps a 512-token chunk's partial products of a
+ * 70B's gate/up projection (in 8192, out 2 x 28672) under half a GiB.
+ */
+export function prefillPartsFor(c: number, parts: number): number {
+  let p = Math.min(parts, c);
+  while (c % p !== 0) p--;
+  return p;
+}
+
+/**
+ * x [T, in] · w, w = W^T stored as [c, chunk, out], in `parts` partial products of in / parts terms:
+ * x viewed as [T, parts, in / parts] and transposed to [parts, T, in / parts], one batched MatMul
+ * against w viewed as [parts, in / parts, out], and a ReduceSum over the parts -> [T, out].
+ */
+export function splitKPrefill(g: GraphBuilder, x: Value, w: Value, [c, chunk, out]: [number, number, number], parts: number): Value {
+  const width = (c / parts) * chunk;
+  const xs = g.op('Transpose', [g.op('Reshape', [x, g.ints([-1, parts, width])])], { perm: [1, 0, 2] });
+  const partial = g.op('MatMul', [xs, g.op('Reshape', [w, g.ints([parts, width, out])])]); // [parts, T, out]
+  return g.op('ReduceSum', [partial, g.ints([0])], { keepdims: 0 });
+}
 
 /** x [1, in] · w, with w = W^T stored as [c, chunk, out] (c = in / chunk) -> [1, out]. */
 export function splitKProduct(g: GraphBuilder, x: Value, w: Value, dtype: GraphDtype, [c, chunk, out]: [number, number, number]): Value {

@@ -5,6 +5,7 @@ import {
   buildDecoderGraph,
   checkWeightQuant,
   GRAPH_FORMAT_VERSION,
+  PREFILL_PARTS,
   SPLIT_K_CHUNK,
   pastName,
   presentName,
@@ -69,6 +70,11 @@ export interface OnnxSessionOptions {
    */
   splitK?: number;
   /**
+   * With split-K: partial products per prefill projection, each a float16 sum over in / N terms instead of
+   * all of them (graph/split-k.ts); 1 = one MatMul. Default: PREFILL_PARTS on GPU providers.
+   */
+  splitKPrefill?: number;
+  /**
    * Rows of the cache's tensors: 'reserve' keeps rows ahead of the tokens (1.5x, multiples
    * of 256; runtime/cache-reserve.ts), so decode steps meet device buffers of one size until the cache
    * outgrows them; 'exact' gives each step's cache exactly its tokens. 'reserve' needs fused attention, and
@@ -76,6 +82,13 @@ export interface OnnxSessionOptions {
    * keys and values (the history's spare rows are written in place at each flush). Default: exact.
    */
   kvRows?: 'exact' | 'reserve';
+  /**
+   * Arithmetic of the packed history's dequantization inside the decoder: 'compute' = the graph's dtype
+   * (float16 graphs: half the bytes per pass over the history and no Cast of it, for one more float16
+   * rounding; applies to per-token codecs of 1, 2 or 4 bits with fp16 metadata unpacked through lookup
+   * tables), 'float32' = float32, rounded once. Default: compute on GPU providers, float32 on the CPU.
+   */
+  historyArithmetic?: 'float32' | 'compute';
 }
 
 const DEFAULT_MAX_CONTEXT = 16384;
@@ -113,9 +126,15 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
   if (attention === 'fused' && !fusable) throw new CachePolicyError('attention', `fused needs a head_dim that is a multiple of 16 (GroupQueryAttention); this model has head_dim ${config.headDim}: use plain`);
   const splitKChunk = options.splitK ?? (onDevice ? SPLIT_K_CHUNK : 0);
   if (!Number.isInteger(splitKChunk) || splitKChunk < 0) throw new CachePolicyError('splitK', `got ${splitKChunk}, allowed: an integer >= 0 (0 = one MatMul per projection)`);
+  const splitKPrefill = options.splitKPrefill ?? PREFILL_PARTS;
+  if (!Number.isInteger(splitKPrefill) || splitKPrefill < 1) throw new CachePolicyError('splitKPrefill', `got ${splitKPrefill}, allowed: an integer >= 1 (1 = one MatMul per prefill projection)`);
   const kvRows = options.kvRows ?? 'exact';
   if (kvRows !== 'exact' && kvRows !== 'reserve') throw new CachePolicyError('kvRows', `got ${JSON.stringify(kvRows)}, allowed: exact, reserve`);
   if (kvRows === 'reserve' && attention !== 'fused') throw new CachePolicyError('kvRows', 'reserve needs fused attention (GroupQueryAttention reads a right-padded past; the plain graph attends to every row)');
+  const historyArithmetic = options.historyArithmetic ?? (onDevice ? 'compute' : 'float32');
+  if (historyArithmetic !== 'float32' && historyArithmetic !== 'compute') {
+    throw new CachePolicyError('historyArithmetic', `got ${JSON.stringify(historyArithmetic)}, allowed: float32, compute`);
+  }
   const weightQuant = validateWeightQuant(options.weightBits ?? 16, options.weightBlockSize);
   checkWeightQuant(config, weightQuant);
   const sessionOptions = providerSessionOptions(provider, options.sessionOptions);
@@ -130,7 +149,7 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
     stores = { key: store('key'), value: store('value') };
     history = { key: { kind: 'none' }, value: { kind: 'none' } };
   } else {
-    ({ stores, history, codecs } = await quantizedStores({ config, policy: checked, dtype, provider, sessionOptions, onDevice, reserve }));
+    ({ stores, history, codecs } = await quantizedStores({ config, policy: checked, dtype, provider, sessionOptions, onDevice, reserve, historyArithmetic }));
   }
 
   const { key: weightsKey, stable } = modelKey(model);
@@ -142,8 +161,8 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
   // Same quantum -> same flush schedule -> K and V histories always cover the same positions (the fused
   // node takes no mask, so it reads each history cut to its tokens instead).
   const alignedHistory = !fusedAttention && history.key.kind !== 'none' && stores.key.quantum === stores.value.quantum;
-  const graphKey = `decoder-v${GRAPH_FORMAT_VERSION}|${weightsKey}|${dtype}|${maxContext}|k=${historyKey('key')}|v=${historyKey('value')}|aligned=${alignedHistory}|${weightQuantKey(weightQuant)}|attention=${attention}|splitK=${splitKChunk}|rows=${kvRows}`;
-  const encoded = await cachedGraph(graphKey, () => buildDecoderGraph(config, model.weights, { dtype, maxContext, history, alignedHistory, weightQuant, fusedAttention, splitKChunk, reservedRows: reserve }).graph, {
+  const graphKey = `decoder-v${GRAPH_FORMAT_VERSION}|${weightsKey}|${dtype}|${maxContext}|k=${historyKey('key')}|v=${historyKey('value')}|aligned=${alignedHistory}|${weightQuantKey(weightQuant)}|attention=${attention}|splitK=${splitKChunk}/${splitKChunk > 0 ? splitKPrefill : 1}|rows=${kvRows}`;
+  const encoded = await cachedGraph(graphKey, () => buildDecoderGraph(config, model.weights, { dtype, maxContext, history, alignedHistory, weightQuant, fusedAttention, splitKChunk, splitKPrefillParts: splitKPrefill, reservedRows: reserve }).graph, {
     cacheDir: stable ? options.cacheDir : undefined,
     externalDataAbove: options.externalDataAbove,
   });

@@ -36,6 +36,8 @@ export interface QuantizedStoreOptions {
   onDevice: boolean;
   /** Rows reserved ahead in history and residual (kvRows 'reserve': packed, append, one row per token). */
   reserve?: boolean;
+  /** Arithmetic of the packed history's dequantization in the decoder (OnnxSessionOptions.historyArithmetic). */
+  historyArithmetic: 'float32' | 'compute';
 }
 
 /** The reserve graphs of a store that keeps rows ahead: its residual's and each layer's history's. */
@@ -216,7 +218,7 @@ export async function quantizedStores(o: QuantizedStoreOptions): Promise<{ store
   const history: Record<KvKind, HistorySpec> =
     policy.mode === 'packed'
       ? (() => {
-          const reader = packedHistoryReader(codecs, dtype, { lookupTables: o.onDevice });
+          const reader = packedHistoryReader(codecs, dtype, { lookupTables: o.onDevice, arithmetic: o.historyArithmetic });
           return { key: { kind: 'packed', reader }, value: { kind: 'packed', reader } };
         })()
       : { key: { kind: 'float' }, value: { kind: 'float' } };

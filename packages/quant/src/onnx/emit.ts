@@ -37,6 +37,13 @@ export interface EmitOptions {
   names?: { codes?: string; scales?: string; zeros?: string; nonFinite?: string; output?: string };
   /** Unpacking: 'table' (Gather from a lookup table) or 'arithmetic' (MatMul + floor/mod). */
   unpack?: 'table' | 'arithmetic';
+  /**
+   * Dequantization arithmetic: 'float32' (default; rounded once to computeDtype) or 'compute' (in
+   * computeDtype: for float16, half the bytes per pass and no Cast of the result, at the cost of one more
+   * float16 rounding). 'compute' applies where its inputs are exact in float16, that is per-token codes
+   * unpacked through a byte table (b = 1, 2, 4) with fp16 metadata; elsewhere the arithmetic stays float32.
+   */
+  arithmetic?: 'float32' | 'compute';
   /** Packing of widths 3, 5, 6, 7: 'split' (straddling codes split) or 'scaled' (floor/mod on the packed size). */
   pack?: 'split' | 'scaled';
   /**
@@ -151,7 +158,14 @@ export function emitUnpackDequantize(g: GraphBuilder, quantized: Pick<QuantizedV
   let q: Value;
   const method = opts.unpack ?? DEFAULT_UNPACK;
   const b = storageBits(cfg.bits);
-  if (method === 'table' && cfg.axis === 'per-token' && hasDirectByteTable(b)) {
+  const direct = method === 'table' && cfg.axis === 'per-token' && hasDirectByteTable(b);
+  if (direct && opts.arithmetic === 'compute' && opts.computeDtype === 'float16' && cfg.metaDtype === 'fp16') {
+    // Codes (<= 15) and fp16 metadata are exact in float16: only the Mul and Sub round once more.
+    const half = layout.fromRuns(g, emitUnpackBytesDirect(g, quantized.codes, b, 'float16'));
+    const y = layout.toKv(g, dequantizeGroups(g, cfg, half, layout.metaFromFormat(g, quantized.scales), layout.metaFromFormat(g, quantized.zeros)));
+    return named(g, y, opts.names?.output);
+  }
+  if (direct) {
     q = layout.fromRuns(g, emitUnpackBytesDirect(g, quantized.codes, b));
   } else {
     const bytes = layout.formatToPacked(g, g.op('Cast', [quantized.codes], { to: ONNX_FLOAT }), b);

@@ -67,8 +67,10 @@ export function graphLayout(cfg: QuantizerConfig, dims: LayoutDims): GraphLayout
         formatToPacked: (g, c, b) => reshape(g, c, [0, 0, -1, b]),
         fromRuns: (g, q) => reshape(g, q, [0, 0, -1, G]),
         metaToFormat: (g, m) => reshape(g, m, [0, 0, -1, G <= D ? D / G : 1]),
-        metaFromFormat: (g, m) => reshape(g, m, [0, 0, -1, 1]),
-        toKv: (g, v) => reshape(g, v, [0, 0, -1, D]),
+        // With one group per row (G = D) the view is [B, H, S, D] and the metadata [B, H, S, 1] already:
+        // no-op Reshapes left out (six nodes fewer per decoder layer; no measurable step time on the H100).
+        metaFromFormat: (g, m) => (G === D ? m : reshape(g, m, [0, 0, -1, 1])),
+        toKv: (g, v) => (G === D ? v : reshape(g, v, [0, 0, -1, D])),
       };
     case 'per-channel':
       // View [B, H, S/G, G, D]; group-major order is [B, H, S/G, D, G].

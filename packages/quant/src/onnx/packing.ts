@@ -89,14 +89,14 @@ export function emitPackRuns(g: GraphBuilder, codes: Value, bits: number, axis: 
 // Lookup tables are large for straddling widths (8 * 65536 floats); one per graph and width.
 const tables = new WeakMap<GraphBuilder, Map<string, Value>>();
 
-function table(g: GraphBuilder, key: string, build: () => { dims: number[]; values: Float32Array }): Value {
+function table(g: GraphBuilder, key: string, build: () => { dims: number[]; values: Float32Array }, dtype: 'float32' | 'float16' = 'float32'): Value {
   let perGraph = tables.get(g);
   if (!perGraph) tables.set(g, (perGraph = new Map()));
-  const hit = perGraph.get(key);
+  const hit = perGraph.get(`${key}.${dtype}`);
   if (hit) return hit;
   const { dims, values } = build();
-  const v = g.initializer(g.fresh(`unpack_table_${key}`), tensor('float32', dims, values));
-  perGraph.set(key, v);
+  const v = g.initializer(g.fresh(`unpack_table_${key}`), tensor(dtype, dims, dtype === 'float32' ? values : Array.from(values)));
+  perGraph.set(`${key}.${dtype}`, v);
   return v;
 }
 
@@ -131,15 +131,16 @@ export function emitUnpackRuns(g: GraphBuilder, bytes: Value, bits: number, axis
 
 /**
  * For b in {1, 2, 4}: uint8 bytes [..., n] -> float codes [..., n, 8/b] through a [256, 8/b] table
- * (one Cast and one Gather; the cheapest unpack when codes are in flat order).
+ * (one Cast and one Gather; the cheapest unpack when codes are in flat order). Codes are at most 15,
+ * so a float16 table gives them exactly.
  */
-export function emitUnpackBytesDirect(g: GraphBuilder, bytes: Value, bits: number): Value {
+export function emitUnpackBytesDirect(g: GraphBuilder, bytes: Value, bits: number, dtype: 'float32' | 'float16' = 'float32'): Value {
   const per = 8 / bits;
   const lut = table(g, `b${bits}`, () => {
     const values = new Float32Array(256 * per);
     for (let v = 0; v < 256; v++) for (let i = 0; i < per; i++) values[v * per + i] = Math.floor(v / 2 ** (i * bits)) % 2 ** bits;
     return { dims: [256, per], values };
-  });
+  }, dtype);
   return g.op('Gather', [lut, g.op('Cast', [bytes], { to: ONNX_INT32 })], { axis: 0 });
 }
 
