@@ -448,9 +448,10 @@ export async function consistencyMain(argv: string[]): Promise<void> {
       continue;
     }
     const runs: { label: string; extra: Pick<OnnxSessionOptions, 'attention' | 'splitK' | 'splitKPrefill'> }[] = [
-      { label: 'GPU defaults (split-K 128, prefill in 8 partial products, fused attention)', extra: {} },
-      { label: 'prefill as one MatMul', extra: { splitKPrefill: 1 } },
-      { label: 'prefill in 16 partial products', extra: { splitKPrefill: 16 } },
+      { label: 'GPU defaults (split-K 128, prefill in partial sums of 256 terms, fused attention)', extra: {} },
+      { label: 'prefill in partial sums of 128 terms', extra: { splitKPrefill: 128 } },
+      { label: 'prefill in partial sums of 1024 terms', extra: { splitKPrefill: 1024 } },
+      { label: 'prefill as one MatMul', extra: { splitKPrefill: 0 } },
       { label: 'split-K 32', extra: { splitK: 32 } },
       { label: 'one MatMul per projection (prefill and decode)', extra: { splitK: 0 } },
       { label: 'plain attention', extra: { attention: 'plain' } },
@@ -574,7 +575,7 @@ function markdown(r: {
     '',
     '## Where float16 error comes from on the GPU',
     '',
-    "The full-precision cache's float16 logits against the CPU's float32, with one of the graph's float16 sums changed at a time: the prefill's projections (one MatMul summing all terms in float16, or N partial products), the split-K chunk of one-token projections (the terms each float16 partial sum adds; 0 = one MatMul for prefill and decode), and plain-op attention instead of GroupQueryAttention. Position 1 is the prefill's last token; the decode steps read the keys and values the prefill wrote.",
+    "The full-precision cache's float16 logits against the CPU's float32, with one of the graph's float16 sums changed at a time: the prefill's projections (one MatMul summing all terms in float16, or partial sums of N terms), the split-K chunk of one-token projections (the terms each float16 partial sum adds; 0 = one MatMul for prefill and decode), and plain-op attention instead of GroupQueryAttention. Position 1 is the prefill's last token; the decode steps read the keys and values the prefill wrote.",
     '',
     '| model | run | positions | max rel. error | mean rel. error | argmax agreement | target | verdict | note |',
     '|---|---|---:|---:|---:|---:|---:|---|---|',

@@ -6,7 +6,7 @@
 // Result: bench/results/gpu-decode-profile.md.
 //   node .device/device-entry.mjs profile [--ep webgpu] [--model Llama-3.2-1B:4] [--vocab 8192]
 //     [--contexts 1024,8192] [--profile-context N] [--caches fp16,K4V2] [--profile-caches LIST (default --caches; '' none)]
-//     [--steps 16] [--variants default,plain,fused,nosplitk,prefill1,novalidation,int4,reserve,f32dequant,reserve-f32dequant,
+//     [--steps 16] [--variants default,plain,fused,nosplitk,prefill1,prefill128,novalidation,int4,reserve,f32dequant,reserve-f32dequant,
 //       simplecache,nocache,pendingN]
 //     [--buffer-cache bucket|simple|disabled (every session of the process; default ORT's bucket)]
 //     [--models-dir /tmp/kvb-gpu/models] [--work /tmp/kvb-gpu/profile] [--out FILE.md]
@@ -22,8 +22,9 @@ import { cachePolicy, decodeMaxContext, ensureRandomModel, fillChunk, fillContex
 // their own (--variants pending16), or use --buffer-cache for every session of the process. reserve: the
 // cache keeps rows ahead of its tokens (kvRows 'reserve'). f32dequant / reserve-f32dequant: the packed history
 // dequantized in float32 (historyArithmetic 'float32'), as before the GPU default became the graph's dtype.
-// prefill1: prefill projections as one MatMul (splitKPrefill 1) instead of partial products.
-const VARIANTS = ['default', 'plain', 'fused', 'nosplitk', 'prefill1', 'novalidation', 'int4', 'reserve', 'f32dequant', 'reserve-f32dequant', 'simplecache', 'nocache'] as const;
+// prefill1: prefill projections as one MatMul (splitKPrefill 0) instead of partial sums; prefill128: partial
+// sums of 128 terms (the default is 256).
+const VARIANTS = ['default', 'plain', 'fused', 'nosplitk', 'prefill1', 'prefill128', 'novalidation', 'int4', 'reserve', 'f32dequant', 'reserve-f32dequant', 'simplecache', 'nocache'] as const;
 const BUFFER_CACHES = ['bucket', 'simple', 'disabled'] as const;
 type Variant = (typeof VARIANTS)[number] | `pending${number}`;
 const isVariant = (v: string): v is Variant => (VARIANTS as readonly string[]).includes(v) || /^pending[1-9]\d*$/.test(v);
@@ -67,7 +68,8 @@ function variantOptions(
     ...(variant === 'plain' ? { attention: 'plain' as const } : {}),
     ...(variant === 'fused' ? { attention: 'fused' as const } : {}),
     ...(variant === 'nosplitk' ? { splitK: 0 } : {}),
-    ...(variant === 'prefill1' ? { splitKPrefill: 1 } : {}),
+    ...(variant === 'prefill1' ? { splitKPrefill: 0 } : {}),
+    ...(variant === 'prefill128' ? { splitKPrefill: 128 } : {}),
     ...(variant.startsWith('reserve') ? { kvRows: 'reserve' as const, attention: 'fused' as const } : {}),
     ...(variant.endsWith('f32dequant') ? { historyArithmetic: 'float32' as const } : {}),
   };

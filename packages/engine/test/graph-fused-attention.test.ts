@@ -95,7 +95,7 @@ describe('decoder graph with fused attention (GroupQueryAttention), fp32 on the 
     expect(ops(false)).not.toContain('Gather');
   });
 
-  it("historyArithmetic 'compute' dequantizes the table-unpacked history in float16 (one Cast: the codes'), and bad values name the field", async () => {
+  it("historyArithmetic 'compute' dequantizes the table-unpacked history in float16 (one Cast: the codes'), and bad values of it and of splitKPrefill name the field", async () => {
     const model = tinyModel('tiny-llama3-gqa', 2, { headDim: 16 });
     const codecs = layerCodecs(k4v2Policy(), model.config)!;
     const casts = (arithmetic: 'float32' | 'compute') => {
@@ -107,6 +107,7 @@ describe('decoder graph with fused attention (GroupQueryAttention), fp32 on the 
     expect(casts('compute')).toBe(1);
     expect(casts('float32')).toBe(4);
     await expect(createOnnxSession(model, k4v2Policy(), { historyArithmetic: 'bf16' as never })).rejects.toThrow(/historyArithmetic: got "bf16"/);
+    await expect(createOnnxSession(model, k4v2Policy(), { splitKPrefill: -1 })).rejects.toThrow(/splitKPrefill: got -1/);
   });
 
   it('rejects an unknown attention option and fused attention for head sizes GroupQueryAttention does not take, naming the field', async () => {

@@ -94,9 +94,9 @@ describe('graph building blocks', () => {
     const w = randomArray(outDim * inDim, 0.3);
     const b = randomArray(outDim);
     const want = (x: Float32Array, T: number) => affine(x, w, b, T);
-    const build = (rows: 'any' | 'one' = 'any', c = chunk, prefillParts = 1) => {
+    const build = (rows: 'any' | 'one' = 'any', c = chunk, prefillTerms = 0) => {
       const g = new GraphBuilder('split-k');
-      const nn = new Layers(g, 'float32', { bits: 16 }, { chunk: c, oneToken: g.input('one_token', 'bool', []), prefillParts });
+      const nn = new Layers(g, 'float32', { bits: 16 }, { chunk: c, oneToken: g.input('one_token', 'bool', []), prefillTerms });
       const y = nn.denseProjection(g.input('x', 'float32', ['T', inDim]), 'w', [outDim, inDim], w, nn.weight('b', [outDim], b), rows);
       const ops = g.nodes.map((n) => n.opType);
       g.output(y, 'y', 'float32', ['T', outDim]);
@@ -121,10 +121,11 @@ describe('graph building blocks', () => {
     expect(odd.ops).toEqual(['MatMul', 'Add']);
     expect(odd.g.initializers.get('w')!.dims).toEqual([inDim, outDim]);
 
-    // Prefill in partial products: 4 asked of c = 6 chunks gives 3 (a divisor, so the weight is a view);
-    // several rows and one row both equal the float64 product.
-    expect([prefillPartsFor(6, 4), prefillPartsFor(16, 8), prefillPartsFor(64, 8), prefillPartsFor(2, 8), prefillPartsFor(7, 8)]).toEqual([3, 8, 8, 2, 7]);
-    const parts = build('any', chunk, 4);
+    // Prefill in partial products of about `terms` terms, rounded down to a divisor of the chunk count
+    // (so the weight is a view): 48 / 12 = 4 of c = 6 gives 3; 2048 / 256 = 8 of 16; 14336 / 256 = 56 of
+    // 112; 0 terms = one MatMul. Several rows and one row both equal the float64 product.
+    expect([prefillPartsFor(6, 48, 12), prefillPartsFor(16, 2048, 256), prefillPartsFor(112, 14336, 256), prefillPartsFor(2, 256, 256), prefillPartsFor(16, 2048, 0)]).toEqual([3, 8, 56, 1, 1]);
+    const parts = build('any', chunk, 12);
     expect(parts.ops).toEqual(['If', 'Add']);
     const prefillBranch = (parts.g.nodes[0].attributes.else_branch as SubgraphAttr).graph.nodes.map((n) => n.opType);
     expect(prefillBranch).toEqual(['Reshape', 'Transpose', 'Reshape', 'MatMul', 'ReduceSum']);

@@ -73,8 +73,8 @@ export interface DecoderGraphOptions {
    * one MatMul. Default 0: one MatMul each, no If.
    */
   splitKChunk?: number;
-  /** With splitKChunk: partial products per prefill projection (SplitK.prefillParts). Default 1: one MatMul. */
-  splitKPrefillParts?: number;
+  /** With splitKChunk: terms per partial sum of a prefill projection (SplitK.prefillTerms). Default 0: one MatMul. */
+  splitKPrefillTerms?: number;
   /**
    * Fused attention over a history with rows reserved ahead (runtime/cache-reserve.ts): history and
    * residual inputs carry spare rows after their tokens; the node's past is the dequantized history with
@@ -111,7 +111,7 @@ export function buildDecoderGraph(config: ModelConfig, weights: ModelWeights, op
   if (fused && options.alignedHistory) throw new Error('fusedAttention: needs alignedHistory false (GroupQueryAttention takes no mask for placeholder rows)');
   const tokens = input({ name: INPUT_IDS, dtype: 'int64', shape: ['T'] });
   const chunk = options.splitKChunk ?? 0;
-  const splitK: SplitK | null = chunk > 0 ? { chunk, oneToken: input({ name: ONE_TOKEN, dtype: 'bool', shape: [] }), prefillParts: options.splitKPrefillParts ?? 1 } : null;
+  const splitK: SplitK | null = chunk > 0 ? { chunk, oneToken: input({ name: ONE_TOKEN, dtype: 'bool', shape: [] }), prefillTerms: options.splitKPrefillTerms ?? 0 } : null;
   const nn = new Layers(g, dtype, weightQuant, splitK);
   // Plain attention: RoPE rows for these positions, [T, 1, D] to broadcast over heads, and the mask.
   let plain: { bias: Value; cos: Value; sin: Value; rotation: Value } | null = null;

@@ -1,5 +1,5 @@
 export { buildDecoderGraph, GRAPH_FORMAT_VERSION } from './decoder';
-export { PREFILL_PARTS, SPLIT_K_CHUNK } from './split-k';
+export { PREFILL_TERMS, SPLIT_K_CHUNK } from './split-k';
 export type { SplitK } from './split-k';
 export type { DecoderGraph, DecoderGraphOptions, HistorySpec, PackedHistoryReader } from './decoder';
 export type { AttentionCache } from './attention';

@@ -66,8 +66,8 @@ export class Layers {
 
   /**
    * projection() with float weights: one MatMul, or with splitK (when `chunk` divides `in`) an If on
-   * splitK.oneToken between the split-K product and the prefill's (one MatMul, or splitK.prefillParts
-   * partial products), over the weight stored once as
+   * splitK.oneToken between the split-K product and the prefill's (partial products of about
+   * splitK.prefillTerms terms, or one MatMul), over the weight stored once as
    * [in / chunk, chunk, out] (the bytes of W^T). rows 'one' (x is [1, in] in every run: the lm head)
    * takes the split product without an If.
    */
@@ -85,7 +85,7 @@ export class Layers {
       y = this.g.op('If', [s.oneToken], {
         then_branch: this.g.subgraph('split_k', (b) => branch(splitKProduct(b, x, w, this.dtype, split))),
         else_branch: this.g.subgraph('matmul', (b) => {
-          const parts = prefillPartsFor(split[0], s.prefillParts);
+          const parts = prefillPartsFor(split[0], inDim, s.prefillTerms);
           return branch(parts > 1 ? splitKPrefill(b, x, w, split, parts) : b.op('MatMul', [x, b.op('Reshape', [w, b.ints([inDim, out])])]));
         }),
       });

@@ -19,26 +19,31 @@ export interface SplitK {
   /** Bool scalar graph input (ONE_TOKEN): the run is one token. */
   oneToken: Value;
   /**
-   * Prefill runs: partial sums per projection (1 = one MatMul). Each row's float16 sum then runs over
-   * in / parts terms instead of all of them; the keys and values a prefill writes into the cache are
-   * what every later decode step reads (bench/results/gpu-consistency.md, "Where float16 error comes from").
+   * Prefill runs: terms per partial sum of each projection (0 = one MatMul). Each row's float16 sum then
+   * runs over about this many terms instead of all of `in`; the keys and values a prefill writes into the
+   * cache are what every later decode step reads (bench/results/gpu-consistency-fp16.md).
    */
-  prefillParts: number;
+  prefillTerms: number;
 }
 
 /** Terms per partial sum on GPU providers: 128 measured as fast as 64 with the same error at in = 8192 (gpu-linears.md). */
 export const SPLIT_K_CHUNK = 128;
 
-/** Partial products per prefill projection on GPU providers (bench/results/gpu-consistency.md, "Where float16 error comes from"). */
-export const PREFILL_PARTS = 8;
+/**
+ * Terms per partial sum of a prefill projection on GPU providers (bench/results/gpu-consistency-fp16.md):
+ * 8 parts of a 2048-wide input, 56 of a 14336-wide one; a 512-token chunk's partial products then take
+ * parts x 512 x out x 2 bytes (235 MiB for Mistral-7B's down projection, 470 MiB for its gate/up). 128
+ * terms gave smaller float16 errors but filled the cache 3.5x slower on the H100; 256 costs about 13%.
+ */
+export const PREFILL_TERMS = 256;
 
 /**
- * Partial sums for prefill: at most `parts` (and a divisor of c, so that the weight is viewed without a
- * copy), e.g. 8 of a 2048-wide input: the largest that keeps a 512-token chunk's partial products of a
- * 70B's gate/up projection (in 8192, out 2 x 28672) under half a GiB.
+ * Partial products for a prefill projection of `c` chunks and `in` terms: about in / terms, rounded down
+ * to a divisor of c (so that the weight is viewed without a copy); 1 = one MatMul.
  */
-export function prefillPartsFor(c: number, parts: number): number {
-  let p = Math.min(parts, c);
+export function prefillPartsFor(c: number, inDim: number, terms: number): number {
+  if (terms <= 0) return 1;
+  let p = Math.min(c, Math.max(1, Math.floor(inDim / terms)));
   while (c % p !== 0) p--;
   return p;
 }

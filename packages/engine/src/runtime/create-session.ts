@@ -5,7 +5,7 @@ import {
   buildDecoderGraph,
   checkWeightQuant,
   GRAPH_FORMAT_VERSION,
-  PREFILL_PARTS,
+  PREFILL_TERMS,
   SPLIT_K_CHUNK,
   pastName,
   presentName,
@@ -70,8 +70,9 @@ export interface OnnxSessionOptions {
    */
   splitK?: number;
   /**
-   * With split-K: partial products per prefill projection, each a float16 sum over in / N terms instead of
-   * all of them (graph/split-k.ts); 1 = one MatMul. Default: PREFILL_PARTS on GPU providers.
+   * With split-K: terms per partial sum of a prefill projection (graph/split-k.ts: about in / N partial
+   * products, summed by a ReduceSum), so that float16 sums run over N terms instead of all of `in`; 0 = one
+   * MatMul. Default: PREFILL_TERMS (256).
    */
   splitKPrefill?: number;
   /**
@@ -126,8 +127,8 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
   if (attention === 'fused' && !fusable) throw new CachePolicyError('attention', `fused needs a head_dim that is a multiple of 16 (GroupQueryAttention); this model has head_dim ${config.headDim}: use plain`);
   const splitKChunk = options.splitK ?? (onDevice ? SPLIT_K_CHUNK : 0);
   if (!Number.isInteger(splitKChunk) || splitKChunk < 0) throw new CachePolicyError('splitK', `got ${splitKChunk}, allowed: an integer >= 0 (0 = one MatMul per projection)`);
-  const splitKPrefill = options.splitKPrefill ?? PREFILL_PARTS;
-  if (!Number.isInteger(splitKPrefill) || splitKPrefill < 1) throw new CachePolicyError('splitKPrefill', `got ${splitKPrefill}, allowed: an integer >= 1 (1 = one MatMul per prefill projection)`);
+  const splitKPrefill = options.splitKPrefill ?? PREFILL_TERMS;
+  if (!Number.isInteger(splitKPrefill) || splitKPrefill < 0) throw new CachePolicyError('splitKPrefill', `got ${splitKPrefill}, allowed: an integer >= 0 (terms per partial sum; 0 = one MatMul per prefill projection)`);
   const kvRows = options.kvRows ?? 'exact';
   if (kvRows !== 'exact' && kvRows !== 'reserve') throw new CachePolicyError('kvRows', `got ${JSON.stringify(kvRows)}, allowed: exact, reserve`);
   if (kvRows === 'reserve' && attention !== 'fused') throw new CachePolicyError('kvRows', 'reserve needs fused attention (GroupQueryAttention reads a right-padded past; the plain graph attends to every row)');
@@ -161,8 +162,8 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
   // Same quantum -> same flush schedule -> K and V histories always cover the same positions (the fused
   // node takes no mask, so it reads each history cut to its tokens instead).
   const alignedHistory = !fusedAttention && history.key.kind !== 'none' && stores.key.quantum === stores.value.quantum;
-  const graphKey = `decoder-v${GRAPH_FORMAT_VERSION}|${weightsKey}|${dtype}|${maxContext}|k=${historyKey('key')}|v=${historyKey('value')}|aligned=${alignedHistory}|${weightQuantKey(weightQuant)}|attention=${attention}|splitK=${splitKChunk}/${splitKChunk > 0 ? splitKPrefill : 1}|rows=${kvRows}`;
-  const encoded = await cachedGraph(graphKey, () => buildDecoderGraph(config, model.weights, { dtype, maxContext, history, alignedHistory, weightQuant, fusedAttention, splitKChunk, splitKPrefillParts: splitKPrefill, reservedRows: reserve }).graph, {
+  const graphKey = `decoder-v${GRAPH_FORMAT_VERSION}|${weightsKey}|${dtype}|${maxContext}|k=${historyKey('key')}|v=${historyKey('value')}|aligned=${alignedHistory}|${weightQuantKey(weightQuant)}|attention=${attention}|splitK=${splitKChunk}/${splitKChunk > 0 ? splitKPrefill : 0}|rows=${kvRows}`;
+  const encoded = await cachedGraph(graphKey, () => buildDecoderGraph(config, model.weights, { dtype, maxContext, history, alignedHistory, weightQuant, fusedAttention, splitKChunk, splitKPrefillTerms: splitKPrefill, reservedRows: reserve }).graph, {
     cacheDir: stable ? options.cacheDir : undefined,
     externalDataAbove: options.externalDataAbove,
   });
