@@ -8,6 +8,7 @@ import { ReferenceModel } from '../src/reference';
 import { createOnnxSession, defaultCachePolicy } from '../src/runtime';
 import { GraphBuilder } from '@kvbench/onnx';
 import { layerCodecs } from '../src/codec';
+import type { DecodeOptions } from '../src/codec/tensor-codec';
 import { packedHistoryReader } from '../src/graph/packed-history';
 import { FAMILIES, k4v2Policy, randomTokens, relativeError, tinyModel, worstAgainstReference } from './graph-helpers';
 import { QuantizedReference } from './runtime-emulator';
@@ -80,15 +81,18 @@ describe('decoder graph with fused attention (GroupQueryAttention), fp32 on the 
     });
   }
 
+  /** The op types of layer 0's key history, read by a float16 packed-history reader with `options`. */
+  const readerOps = (model: ReturnType<typeof tinyModel>, options: DecodeOptions) => {
+    const codecs = layerCodecs(k4v2Policy(), model.config)!;
+    const g = new GraphBuilder();
+    const reader = packedHistoryReader(codecs, 'float16', options);
+    reader.dequantize(g, reader.inputs(0, 'key').map((t) => g.input(t.name, t.dtype, t.shape)), 0, 'key');
+    return g.nodes.map((n) => n.opType);
+  };
+
   it('the packed-history reader unpacks through lookup tables (Gather) when asked, as on GPU providers, else arithmetically (Floor)', () => {
     const model = tinyModel('tiny-llama3-gqa', 2, { headDim: 16 });
-    const codecs = layerCodecs(k4v2Policy(), model.config)!;
-    const ops = (lookupTables: boolean) => {
-      const g = new GraphBuilder();
-      const reader = packedHistoryReader(codecs, 'float16', { lookupTables });
-      reader.dequantize(g, reader.inputs(0, 'key').map((t) => g.input(t.name, t.dtype, t.shape)), 0, 'key');
-      return g.nodes.map((n) => n.opType);
-    };
+    const ops = (lookupTables: boolean) => readerOps(model, { lookupTables });
     expect(ops(true)).toContain('Gather');
     expect(ops(true)).not.toContain('Floor');
     expect(ops(false)).toContain('Floor');
@@ -97,13 +101,7 @@ describe('decoder graph with fused attention (GroupQueryAttention), fp32 on the 
 
   it("historyArithmetic 'compute' dequantizes the table-unpacked history in float16 (one Cast: the codes'), and bad values of it and of splitKPrefill name the field", async () => {
     const model = tinyModel('tiny-llama3-gqa', 2, { headDim: 16 });
-    const codecs = layerCodecs(k4v2Policy(), model.config)!;
-    const casts = (arithmetic: 'float32' | 'compute') => {
-      const g = new GraphBuilder();
-      const reader = packedHistoryReader(codecs, 'float16', { lookupTables: true, arithmetic });
-      reader.dequantize(g, reader.inputs(0, 'key').map((t) => g.input(t.name, t.dtype, t.shape)), 0, 'key');
-      return g.nodes.filter((n) => n.opType === 'Cast').length;
-    };
+    const casts = (arithmetic: 'float32' | 'compute') => readerOps(model, { lookupTables: true, arithmetic }).filter((op) => op === 'Cast').length;
     expect(casts('compute')).toBe(1);
     expect(casts('float32')).toBe(4);
     await expect(createOnnxSession(model, k4v2Policy(), { historyArithmetic: 'bf16' as never })).rejects.toThrow(/historyArithmetic: got "bf16"/);

@@ -159,23 +159,19 @@ export function emitUnpackDequantize(g: GraphBuilder, quantized: Pick<QuantizedV
   const method = opts.unpack ?? DEFAULT_UNPACK;
   const b = storageBits(cfg.bits);
   const direct = method === 'table' && cfg.axis === 'per-token' && hasDirectByteTable(b);
-  if (direct && opts.arithmetic === 'compute' && opts.computeDtype === 'float16' && cfg.metaDtype === 'fp16') {
-    // Codes (<= 15) and fp16 metadata are exact in float16: only the Mul and Sub round once more.
-    const half = layout.fromRuns(g, emitUnpackBytesDirect(g, quantized.codes, b, 'float16'));
-    const y = layout.toKv(g, dequantizeGroups(g, cfg, half, layout.metaFromFormat(g, quantized.scales), layout.metaFromFormat(g, quantized.zeros)));
-    return named(g, y, opts.names?.output);
-  }
+  // Codes (<= 15) and fp16 metadata are exact in float16: in 'compute' arithmetic only the Mul and Sub
+  // round once more, and neither the metadata nor the result is cast.
+  const half = direct && opts.arithmetic === 'compute' && opts.computeDtype === 'float16' && cfg.metaDtype === 'fp16';
   if (direct) {
-    q = layout.fromRuns(g, emitUnpackBytesDirect(g, quantized.codes, b));
+    q = layout.fromRuns(g, emitUnpackBytesDirect(g, quantized.codes, b, half ? 'float16' : 'float32'));
   } else {
     const bytes = layout.formatToPacked(g, g.op('Cast', [quantized.codes], { to: ONNX_FLOAT }), b);
     const unpack = method === 'table' ? emitUnpackRuns : emitUnpackRunsScaled;
     q = layout.fromRuns(g, unpack(g, bytes, b, layout.runAxis));
   }
-  const scale = layout.metaFromFormat(g, metaIn(g, quantized.scales, cfg));
-  const zero = layout.metaFromFormat(g, metaIn(g, quantized.zeros, cfg));
-  const y = toCompute(g, layout.toKv(g, dequantizeGroups(g, cfg, q, scale, zero)), opts);
-  return named(g, y, opts.names?.output);
+  const meta = (m: Value) => layout.metaFromFormat(g, half ? m : metaIn(g, m, cfg));
+  const y = layout.toKv(g, dequantizeGroups(g, cfg, q, meta(quantized.scales), meta(quantized.zeros)));
+  return named(g, half ? y : toCompute(g, y, opts), opts.names?.output);
 }
 
 /**
