@@ -6,6 +6,8 @@
 //   node .device/device-entry.mjs floor [...]         -> dispatch-floor.ts
 //   node .device/device-entry.mjs linears [...]       -> linear-kernels.ts
 //   node .device/device-entry.mjs profile [...]       -> decode-profile.ts
+//   node .device/device-entry.mjs packedattn [...]    -> packed-attention-probe.ts
+//   node .device/device-entry.mjs prompts [...]       -> prompt-sizes.ts
 // bench/gpu/device-run.sh runs all of them; README.md has the commands.
 import { codecsCheckMain } from './codecs-check';
 import { consistencyMain } from './consistency';
@@ -13,7 +15,9 @@ import { dispatchFloorMain } from './dispatch-floor';
 import { decodePeerMain } from './decode-peer';
 import { decodeProfileMain } from './decode-profile';
 import { linearKernelsMain } from './linear-kernels';
+import { packedAttentionProbeMain } from './packed-attention-probe';
 import { peerJoinMain } from './peer-join';
+import { promptSizesMain } from './prompt-sizes';
 
 const [command, ...rest] = process.argv.slice(2);
 const commands: Record<string, (argv: string[]) => Promise<void> | void> = {
@@ -24,6 +28,8 @@ const commands: Record<string, (argv: string[]) => Promise<void> | void> = {
   floor: dispatchFloorMain,
   linears: linearKernelsMain,
   profile: decodeProfileMain,
+  packedattn: packedAttentionProbeMain,
+  prompts: promptSizesMain,
 };
 const run = command ? commands[command] : undefined;
 if (!run) {

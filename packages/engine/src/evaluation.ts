@@ -90,6 +90,13 @@ export interface EvalOptions {
   seed?: number;
   /** Linear-layer weights: 16 = as loaded (default), 4 = blockwise int4 (MatMulNBits, block 32). */
   weightBits?: 16 | 4;
+  /**
+   * Rows of the cache's device tensors (OnnxSessionOptions.kvRows): 'exact' (default), 'reserve' (rows
+   * ahead of the tokens: decode steps keep one buffer size; fails for sessions that cannot), 'auto'
+   * (reserve where the session can, exact elsewhere). Pair 'reserve'/'auto' on WebGPU with the provider's
+   * storageBufferCacheMode 'simple' in sessionOptions for the speed (bench/results/gpu-summary.md).
+   */
+  kvRows?: 'exact' | 'reserve' | 'auto';
 }
 
 /** Which weight precision ran (linear layers; embeddings, norms and the lm head stay as loaded). */

@@ -7,21 +7,41 @@ import { describe, expect, it } from 'vitest';
 import type { CachePolicy } from '../src/evaluation';
 import { ReferenceModel } from '../src/reference';
 import { createOnnxSession, defaultCachePolicy } from '../src/runtime';
-import { RESERVE_STEP, reservedRows } from '../src/runtime/cache-reserve';
+import { boundedRuns, powerOfTwoParts, RESERVE_STEP, reservedRows } from '../src/runtime/cache-reserve';
 import { quantizerConfig } from '@kvbench/quant';
 import { k4v2Policy, randomTokens, relativeError, tinyModel, worstAgainstReference } from './graph-helpers';
 import { QuantizedReference } from './runtime-emulator';
 
 describe('reservedRows', () => {
-  it('gives 1.5x the tokens in multiples of RESERVE_STEP, never fewer than the tokens, capped at maxContext', () => {
+  it('gives the smallest rung of 256, 512, 768, 1280, ... (x1.5, multiples of 256) with 1.25x the tokens, never fewer than the tokens, capped at maxContext', () => {
     expect(RESERVE_STEP).toBe(256);
     expect(reservedRows(1, 16384)).toBe(256);
-    expect(reservedRows(256, 16384)).toBe(512);
-    expect(reservedRows(257, 16384)).toBe(512);
-    expect(reservedRows(1000, 16384)).toBe(1536);
-    expect(reservedRows(8193, 16384)).toBe(12544);
+    expect(reservedRows(204, 16384)).toBe(256);
+    expect(reservedRows(205, 16384)).toBe(512);
+    expect(reservedRows(1000, 16384)).toBe(1280);
+    expect(reservedRows(3000, 16384)).toBe(4608);
+    expect(reservedRows(8193, 16384)).toBe(10496);
     expect(reservedRows(300, 400)).toBe(400);
     expect(reservedRows(400, 400)).toBe(400);
+    // Prompts of 256..6000 tokens meet 8 row counts (1.5x in multiples of 256 gave 35).
+    const rows = new Set<number>();
+    for (let t = 256; t <= 6000; t++) rows.add(reservedRows(t, 1 << 20));
+    expect([...rows]).toEqual([512, 768, 1280, 2048, 3072, 4608, 6912, 10496]);
+  });
+});
+
+describe('boundedRuns / powerOfTwoParts', () => {
+  it('cut a count into whole chunks and descending powers of two that sum to it', () => {
+    expect(powerOfTwoParts(0)).toEqual([]);
+    expect(powerOfTwoParts(1)).toEqual([1]);
+    expect(powerOfTwoParts(1000)).toEqual([512, 256, 128, 64, 32, 8]);
+    expect(powerOfTwoParts(4096)).toEqual([4096]);
+    expect(boundedRuns(1300, 512)).toEqual([512, 512, 256, 16, 4]);
+    expect(boundedRuns(300, 96)).toEqual([96, 96, 96, 8, 4]);
+    for (let n = 1; n < 3000; n += 37) {
+      expect(boundedRuns(n, 512).reduce((a, b) => a + b, 0)).toBe(n);
+      expect(powerOfTwoParts(n).reduce((a, b) => a + b, 0)).toBe(n);
+    }
   });
 });
 
@@ -92,6 +112,29 @@ describe("kvRows 'reserve' (fused attention on the CPU)", () => {
     await expect(createOnnxSession(model, perChannel, fused)).rejects.toThrow(/kvRows: .*one history row per token/);
     await expect(createOnnxSession(model, defaultCachePolicy(null), { attention: 'fused', kvRows: 'padded' as never })).rejects.toThrow(/kvRows: got "padded"/);
   });
+
+  it("'auto' reserves where the session can and keeps exact rows elsewhere", async () => {
+    const model = tinyModel('tiny-llama3-gqa', 1, { headDim: 16 });
+    const tokens = randomTokens(20, model.config.vocabSize, 2);
+    const perChannel = k4v2Policy({ quant: { key: quantizerConfig({ bits: 4, axis: 'per-channel', groupSize: 8 }), value: quantizerConfig({ bits: 2, groupSize: 8 }) } });
+    const cases = [
+      { attention: 'fused' as const, policy: defaultCachePolicy(null), reserves: true },
+      { attention: 'fused' as const, policy: k4v2Policy(), reserves: true },
+      { attention: 'plain' as const, policy: k4v2Policy(), reserves: false },
+      { attention: 'fused' as const, policy: k4v2Policy({ mode: 'simulated' }), reserves: false },
+      { attention: 'fused' as const, policy: perChannel, reserves: false },
+    ];
+    for (const c of cases) {
+      const session = await createOnnxSession(model, c.policy, { attention: c.attention, kvRows: 'auto', maxContext: 512 });
+      try {
+        await session.prefill(tokens);
+        const { heldBytes, reservedBytes } = session.memory();
+        expect(reservedBytes! > heldBytes, `${c.attention} ${c.policy.mode} ${c.policy.quant?.key.axis ?? 'fp'}`).toBe(c.reserves);
+      } finally {
+        await session.dispose();
+      }
+    }
+  });
 });
 
 describe("kvRows 'reserve' with a packed cache (fused attention on the CPU)", () => {
@@ -131,6 +174,42 @@ describe("kvRows 'reserve' with a packed cache (fused attention on the CPU)", ()
       }
     });
   }
+
+  it('runs prompts of any length through a bounded set of decoder and flush shapes', async () => {
+    // A size-exact device buffer cache keeps every size it meets: with reserved rows the prefill runs
+    // whole chunks and powers of two, and flushes powers of two of the quantum, however long the prompt.
+    const model = tinyModel('tiny-llama3-gqa', 2, { headDim: 16 });
+    const policy = k4v2Policy();
+    const session = await createOnnxSession(model, policy, { attention: 'fused', prefillChunk: 64, maxContext: 1024, kvRows: 'reserve' });
+    // Diagnostics only: the decoder's and the key store's calls, seen from outside the session.
+    const inner = session as unknown as { decoder: { run: (feeds: Record<string, { dims: readonly number[] }>) => Promise<unknown> }; stores: { key: { quantum: number; flush: (l: number, s: unknown, n: number) => Promise<unknown> } } };
+    const runLengths = new Set<number>();
+    const flushSizes = new Set<number>();
+    const run = inner.decoder.run.bind(inner.decoder);
+    inner.decoder.run = (feeds) => (runLengths.add(feeds.input_ids.dims[0]), run(feeds));
+    const flush = inner.stores.key.flush.bind(inner.stores.key);
+    inner.stores.key.flush = (l, s, n) => (flushSizes.add(n), flush(l, s, n));
+    try {
+      const exact = await createOnnxSession(model, policy, { attention: 'fused', prefillChunk: 64, maxContext: 1024 });
+      try {
+        for (const length of [150, 77, 201, 33, 119, 250, 91, 190]) {
+          const tokens = randomTokens(length + 3, model.config.vocabSize, length);
+          let agreement = relativeError(await session.prefill(tokens.slice(0, length)), await exact.prefill(tokens.slice(0, length)));
+          for (const t of tokens.slice(length)) agreement = Math.max(agreement, relativeError(await session.step(t), await exact.step(t)));
+          expect(agreement).toBeLessThan(1e-6);
+        }
+      } finally {
+        await exact.dispose();
+      }
+      expect([...runLengths].every((n) => n === 64 || Number.isInteger(Math.log2(n)))).toBe(true);
+      const quantum = inner.stores.key.quantum;
+      expect(flushSizes.size).toBeGreaterThan(1);
+      expect([...flushSizes].every((n) => Number.isInteger(Math.log2(n / quantum)))).toBe(true);
+      expect(runLengths.size).toBeLessThanOrEqual(7); // 64, 32, 16, 8, 4, 2, 1
+    } finally {
+      await session.dispose();
+    }
+  });
 
   // The history's spare rows are zero parts, and the decoder adds the residual over them: that needs
   // zero parts to decode to zero, which rotated and TurboQuant codecs must honour as well.

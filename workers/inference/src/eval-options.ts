@@ -56,6 +56,24 @@ export function cacheVariantOptions(c: RunConfig): Pick<CachePolicy, 'rotation' 
   return out;
 }
 
+// The engine's KV_ROWS, spelled out: the worker loads the engine lazily (only its types are imported here).
+const KV_ROWS_SETTINGS = ['exact', 'reserve', 'auto'] as const;
+
+/**
+ * This worker's cache rows for WebGPU runs ($KVBENCH_KV_ROWS: exact by default; auto = rows reserved ahead
+ * wherever the session allows, reserve = everywhere, failing runs that cannot). Reserved rows pay off with
+ * the provider's size-exact buffer cache ('simple'), which is process-wide and never frees a size: with
+ * 'auto', sessions that keep exact rows there add sizes at every step, so set it on workers whose runs
+ * reserve (fused attention: head_dim a multiple of 16; packed per-token policies). docs/deploy.md.
+ */
+export function cacheRowsOptions(provider: EvalOptions['provider'], env: Record<string, string | undefined>): Pick<EvalOptions, 'kvRows' | 'sessionOptions'> {
+  const rows = env.KVBENCH_KV_ROWS ?? 'exact';
+  if (!(KV_ROWS_SETTINGS as readonly string[]).includes(rows)) throw new Error(`KVBENCH_KV_ROWS: got ${JSON.stringify(rows)}, allowed: ${KV_ROWS_SETTINGS.join(', ')}`);
+  // Measured on WebGPU only; the CPU's plain attention cannot reserve, and CUDA was not measured.
+  if (rows === 'exact' || provider !== 'webgpu') return {};
+  return { kvRows: rows as EvalOptions['kvRows'], sessionOptions: { executionProviders: [{ name: 'webgpu', storageBufferCacheMode: 'simple' }] } };
+}
+
 export function toEvalOptions(c: RunConfig, env: Record<string, string | undefined> = process.env): EvalOptions {
   if (c.protocol === 'analyze') throw new Error('protocol: analyze runs go through analyzeRun (./analyze), not evaluate()');
   return {
@@ -77,5 +95,6 @@ export function toEvalOptions(c: RunConfig, env: Record<string, string | undefin
     },
     provider: c.provider,
     seed: c.seed,
+    ...cacheRowsOptions(c.provider, env),
   };
 }

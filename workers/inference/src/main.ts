@@ -1,12 +1,14 @@
 // The worker process: `tsx workers/inference/src/main.ts [--class cpu] [--concurrency 1]`.
 // Env: DATABASE_URL, REDIS_URL, KVBENCH_DEVICE_CLASS, KVBENCH_WORKER_CONCURRENCY, KVBENCH_QUEUE_PREFIX,
 // KVBENCH_MODELS_DIR, KVBENCH_SIMULATE_PROVIDER, KVBENCH_LOCK_MS, KVBENCH_STALLED_MS, KVBENCH_MAX_STALLED, KVBENCH_RECONCILE_MS, KVBENCH_PROGRESS_MS,
-// KVBENCH_MAX_MODELS (models kept loaded per evaluation thread, default 1; 0: a fresh thread per job).
+// KVBENCH_MAX_MODELS (models kept loaded per evaluation thread, default 1; 0: a fresh thread per job),
+// KVBENCH_KV_ROWS (cache rows of WebGPU runs: exact, reserve, auto; eval-options.ts).
 // SIGTERM drains (the current job finishes, nothing new starts); a second SIGTERM or SIGINT releases
 // the current job back to the queue and exits.
 import { parseArgs } from 'node:util';
 import { openDb } from '@kvbench/db';
 import { PROVIDERS, QUEUE_NAMES, type DeviceClassName, type Provider } from '@kvbench/protocol';
+import { cacheRowsOptions } from './eval-options';
 import { startInferenceWorker } from './worker';
 
 const { values } = parseArgs({
@@ -31,6 +33,13 @@ if (!Number.isInteger(concurrency) || concurrency < 1) {
 const providerOverride = values['simulate-provider'] as Provider | undefined;
 if (providerOverride !== undefined && !PROVIDERS.includes(providerOverride)) {
   console.error(`--simulate-provider: got ${JSON.stringify(providerOverride)}, allowed: ${PROVIDERS.join(', ')}`);
+  process.exit(2);
+}
+
+try {
+  cacheRowsOptions('webgpu', process.env); // a bad KVBENCH_KV_ROWS fails here, not in every job
+} catch (error) {
+  console.error((error as Error).message);
   process.exit(2);
 }
 

@@ -12,6 +12,30 @@ import { dropQueues, submitRun, uniquePrefix, waitForStatus } from './harness';
 const small = { model: 'stories260k', benchmark: 'tinystories', keyGroupSize: 8, valueGroupSize: 8, residualLength: 16, prompt: 16, maxTokens: 48, limit: 2 };
 const PLAIN_CACHE_KEYS = ['mode', 'prefill', 'quant', 'residualLength', 'residualMode'];
 
+describe('toEvalOptions: the worker\'s cache rows (KVBENCH_KV_ROWS)', () => {
+  const config = parseRunConfig({ ...small, keyBits: 4, valueBits: 2 });
+  it('exact by default; on WebGPU auto/reserve pass kvRows with the size-exact buffer cache; other providers are left alone', () => {
+    const none = toEvalOptions(config, {});
+    expect(none.kvRows).toBeUndefined();
+    expect(none.sessionOptions).toBeUndefined();
+    for (const provider of ['cpu', 'cuda'] as const) {
+      const o = toEvalOptions(parseRunConfig({ ...small, keyBits: 4, valueBits: 2, provider }), { KVBENCH_KV_ROWS: 'reserve' });
+      expect([o.kvRows, o.sessionOptions]).toEqual([undefined, undefined]);
+    }
+    const gpu = toEvalOptions(parseRunConfig({ ...small, keyBits: 4, valueBits: 2, provider: 'webgpu' }), { KVBENCH_KV_ROWS: 'auto' });
+    expect(gpu).toMatchObject({ kvRows: 'auto', sessionOptions: { executionProviders: [{ name: 'webgpu', storageBufferCacheMode: 'simple' }] } });
+  });
+  it('rejects an unknown setting, naming the variable', () => {
+    expect(() => toEvalOptions(config, { KVBENCH_KV_ROWS: 'padded' })).toThrow(/KVBENCH_KV_ROWS: got "padded", allowed: exact, reserve, auto/);
+  });
+  it("an evaluation with kvRows 'auto' runs where reserving is impossible (stories260K: plain attention) and rejects unknown values", async () => {
+    const o: EvalOptions = { ...toEvalOptions(config, {}), kvRows: 'auto' };
+    const result = await evaluate({ ...o, limit: 1, maxTokens: 24 });
+    expect(result.metrics.scoredTokens).toBeGreaterThan(0);
+    await expect(evaluate({ ...o, kvRows: 'padded' as never })).rejects.toThrow(/kvRows: got "padded"/);
+  });
+});
+
 describe('toEvalOptions: the cache variants', () => {
   it('a plain config maps to exactly the options it always did (no new keys)', () => {
     const o = toEvalOptions(parseRunConfig({ ...small, keyBits: 4, valueBits: 2 }));

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import type { CachePolicy, EvalOptions } from '../evaluation';
 import type { LoadedModel } from '../model/config';
 import { loadModel, resolveModelSpec } from '../model/load';
-import type { EvaluationResources } from '../protocols/run-evaluation';
-import { clearGraphCache, createOnnxSession, type SessionOptions } from '../runtime';
+import { onnxSessionOptions, type EvaluationResources } from '../protocols/run-evaluation';
+import { clearGraphCache, createOnnxSession } from '../runtime';
 import { loadTokenizer } from '../tokenizer';
 import type { TextTokenizer } from '../tokenizer';
 import type { ThreadCounters } from './host-protocol';
@@ -111,10 +111,8 @@ export class ModelCache {
 
   private session(model: LoadedModel, policy: CachePolicy, options: EvalOptions) {
     const modelKey = this.keys.get(model) ?? model.provenance.weightsSha256;
-    const key = sessionKey({ policy, provider: options.provider, sessionOptions: options.sessionOptions ?? null, weightBits: options.weightBits ?? 16 });
-    return this.sessions.lease(modelKey, key, () =>
-      createOnnxSession(model, policy, { provider: options.provider, sessionOptions: options.sessionOptions as SessionOptions | undefined, weightBits: options.weightBits }),
-    );
+    const key = sessionKey({ policy, provider: options.provider, sessionOptions: options.sessionOptions ?? null, weightBits: options.weightBits ?? 16, kvRows: options.kvRows ?? 'exact' });
+    return this.sessions.lease(modelKey, key, () => createOnnxSession(model, policy, onnxSessionOptions(options)));
   }
 
   /** After every job: bound the pool, and drop encoded graphs of models too big to keep several copies of. */

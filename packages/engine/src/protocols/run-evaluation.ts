@@ -14,7 +14,7 @@ import type { LoadedModel } from '../model/config';
 import { loadModel } from '../model';
 import type { DecoderSession } from '../session';
 import { loadTokenizer, type TextTokenizer } from '../tokenizer';
-import { createOnnxSession, PROVIDERS, validateCachePolicy, type SessionOptions } from '../runtime';
+import { createOnnxSession, KV_ROWS, PROVIDERS, validateCachePolicy, type OnnxSessionOptions, type SessionOptions } from '../runtime';
 import { ProgressTracker } from './progress';
 import { ReferenceDecoderSession } from './reference-session';
 import { runProtocol, PROTOCOLS } from './run-protocol';
@@ -46,8 +46,13 @@ const freshResources: EvaluationResources = {
   loadModel,
   loadTokenizer,
   openOnnxSession: (model, policy, options) =>
-    createOnnxSession(model, policy, { provider: options.provider, sessionOptions: options.sessionOptions as SessionOptions | undefined, weightBits: options.weightBits }),
+    createOnnxSession(model, policy, onnxSessionOptions(options)),
 };
+
+/** The session options an evaluation's ONNX sessions are created with. */
+export function onnxSessionOptions(options: EvalOptions): OnnxSessionOptions {
+  return { provider: options.provider, sessionOptions: options.sessionOptions as SessionOptions | undefined, weightBits: options.weightBits, kvRows: options.kvRows };
+}
 
 export function defaultEngine(): SessionEngine {
   return 'onnx';
@@ -64,6 +69,7 @@ export function validateEvalOptions(o: EvalOptions): void {
     if (!Number.isInteger(o[field]) || o[field] < 1) throw new Error(`${field}: got ${JSON.stringify(o[field])}, allowed: an integer >= 1`);
   }
   if (o.weightBits !== undefined && o.weightBits !== 16 && o.weightBits !== 4) throw new Error(`weightBits: got ${JSON.stringify(o.weightBits)}, allowed: 16, 4`);
+  if (o.kvRows !== undefined && !KV_ROWS.includes(o.kvRows)) throw new Error(`kvRows: got ${JSON.stringify(o.kvRows)}, allowed: ${KV_ROWS.join(', ')}`);
   const c = o.cache;
   if (!c || typeof c !== 'object') throw new Error('cache: expected a CachePolicy');
   if (!Number.isInteger(c.residualLength) || c.residualLength < 0) throw new Error(`cache.residualLength: got ${JSON.stringify(c.residualLength)}, allowed: an integer >= 0`);

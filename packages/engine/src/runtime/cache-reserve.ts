@@ -1,9 +1,11 @@
 // Rows reserved ahead in the cache (kvRows 'reserve', fused attention only). Without them every decode
 // step returns a cache one row longer than the step before, so the device allocator meets new buffer
 // sizes at every step; with them the cache, GroupQueryAttention's present and its context-sized scratch
-// keep one size until the tokens outgrow the rows, then grow by half (bench/results/gpu-decode-profile.md,
-// section 9). The stores hold the rows (full-precision-store.ts, quantized-store.ts); the session asks
-// for them before each run (onnx-session.ts).
+// keep one size until the tokens outgrow the rows, then grow to the next rung (bench/results/
+// gpu-decode-profile.md, section 9). Runs, flushes and row counts come from small fixed sets, so a process
+// serving prompts of any length meets a bounded set of buffer sizes (bench/results/gpu-prompt-sizes.md).
+// The stores hold the rows (full-precision-store.ts, quantized-store.ts); the session asks for them
+// before each run (onnx-session.ts).
 import type * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../evaluation';
 import type { BoundaryTensor } from '../graph';
@@ -14,13 +16,42 @@ import { int64Tensor } from './tensors';
 
 /** Reserved rows are a multiple of this. */
 export const RESERVE_STEP = 256;
-/** A grown cache has this many times the rows its tokens need (then rounded up to RESERVE_STEP). */
+/** Each rung of the ladder of row counts is this many times the one below (then rounded up to RESERVE_STEP). */
 export const RESERVE_GROWTH = 1.5;
+/** A cache gets the smallest rung with at least this many times its tokens. */
+export const RESERVE_HEADROOM = 1.25;
 
-/** Rows to give a cache tensor that must hold `tokens`: at least that, otherwise at most `cap`. */
+/**
+ * Rows to give a cache tensor that must hold `tokens`: the smallest rung of the ladder 256, 512, 768,
+ * 1280, 2048, 3072, 4608, ... (x1.5, multiples of 256) that is at least 1.25x the tokens, at most `cap`,
+ * never fewer than the tokens. Rungs rather than any multiple of 256: a prompt's first rows come from its
+ * length, and a process serving many prompts should meet a few row counts, not one per 171 tokens.
+ */
 export function reservedRows(tokens: number, cap: number): number {
-  const ahead = Math.ceil((tokens * RESERVE_GROWTH) / RESERVE_STEP) * RESERVE_STEP;
-  return Math.max(tokens, Math.min(cap, ahead));
+  let rung = RESERVE_STEP;
+  while (rung < tokens * RESERVE_HEADROOM) rung = Math.ceil((rung * RESERVE_GROWTH) / RESERVE_STEP) * RESERVE_STEP;
+  return Math.max(tokens, Math.min(cap, rung));
+}
+
+/**
+ * `count` as descending powers of two (its binary digits): the flushes of a prefill with rows reserved,
+ * in quanta, so a flush graph meets one of log2(count) + 1 sizes whatever the prompt's length.
+ */
+export function powerOfTwoParts(count: number): number[] {
+  const parts: number[] = [];
+  for (let bit = 2 ** Math.floor(Math.log2(Math.max(count, 1))); bit >= 1; bit /= 2) if (count & bit) parts.push(bit);
+  return parts;
+}
+
+/**
+ * Tokens per decoder run for `tokens` positions with rows reserved: whole `chunk`s, then the rest in
+ * descending powers of two, so a run has one of about log2(chunk) + 1 lengths whatever the prompt's length.
+ * With a buffer cache that keeps every size it meets (WebGPU's 'simple' mode) the sizes a process holds
+ * then stay bounded across prompts; exact rows, and runs of the rest in one piece, would add sizes per prompt.
+ */
+export function boundedRuns(tokens: number, chunk: number): number[] {
+  const runs: number[] = new Array<number>(Math.floor(tokens / chunk)).fill(chunk);
+  return runs.concat(powerOfTwoParts(tokens % chunk));
 }
 
 export interface ReserveGraphOptions {

@@ -21,12 +21,12 @@ import type { ModelConfig, ModelProvenance, ModelWeights } from '../model';
 import { CacheReserve } from './cache-reserve';
 import { FullPrecisionStore } from './full-precision-store';
 import { cachedGraph } from './graph-cache';
-import type { LayerCodecs } from '../codec';
+import { layerCodecs, type LayerCodecs } from '../codec';
 import type { KvStore } from './kv-store';
 import { OnnxDecoderSession } from './onnx-session';
 import { validateCachePolicy, validateDtype, CachePolicyError } from './policy';
 import { createInferenceSession, isGpuProvider, providerSessionOptions, PROVIDERS, type SessionOptions } from './providers';
-import { quantizedStores } from './quantized-store';
+import { quantizedStores, reserveBlocker } from './quantized-store';
 
 /** What the engine needs of a loaded model. */
 export interface SessionModel {
@@ -76,13 +76,14 @@ export interface OnnxSessionOptions {
    */
   splitKPrefill?: number;
   /**
-   * Rows of the cache's tensors: 'reserve' keeps rows ahead of the tokens (1.5x, multiples
-   * of 256; runtime/cache-reserve.ts), so decode steps meet device buffers of one size until the cache
+   * Rows of the cache's tensors: 'reserve' keeps rows ahead of the tokens (a ladder of row counts, x1.5
+   * in multiples of 256; runtime/cache-reserve.ts), so decode steps meet device buffers of one size until the cache
    * outgrows them; 'exact' gives each step's cache exactly its tokens. 'reserve' needs fused attention, and
    * for a quantized cache the packed mode, residualMode 'append', per-token codecs and one quantum for
-   * keys and values (the history's spare rows are written in place at each flush). Default: exact.
+   * keys and values (the history's spare rows are written in place at each flush). 'auto': reserve where
+   * the session allows it, exact elsewhere. Default: exact.
    */
-  kvRows?: 'exact' | 'reserve';
+  kvRows?: KvRows;
   /**
    * Arithmetic of the packed history's dequantization inside the decoder: 'compute' = the graph's dtype
    * (float16 graphs: half the bytes per pass over the history and no Cast of it, for one more float16
@@ -90,6 +91,17 @@ export interface OnnxSessionOptions {
    * tables), 'float32' = float32, rounded once. Default: compute on GPU providers, float32 on the CPU.
    */
   historyArithmetic?: 'float32' | 'compute';
+}
+
+export const KV_ROWS = ['exact', 'reserve', 'auto'] as const;
+export type KvRows = (typeof KV_ROWS)[number];
+
+/** 'auto' -> 'reserve' when fused attention reads the cache and the policy can place rows (reserveBlocker), else 'exact'. */
+function resolveKvRows(kvRows: KvRows, attention: 'plain' | 'fused', policy: CachePolicy, config: ModelConfig): 'exact' | 'reserve' {
+  if (!KV_ROWS.includes(kvRows)) throw new CachePolicyError('kvRows', `got ${JSON.stringify(kvRows)}, allowed: ${KV_ROWS.join(', ')}`);
+  if (kvRows !== 'auto') return kvRows;
+  if (attention !== 'fused') return 'exact';
+  return policy.quant === null || reserveBlocker(policy, layerCodecs(policy, config)!) === null ? 'reserve' : 'exact';
 }
 
 const DEFAULT_MAX_CONTEXT = 16384;
@@ -129,8 +141,7 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
   if (!Number.isInteger(splitKChunk) || splitKChunk < 0) throw new CachePolicyError('splitK', `got ${splitKChunk}, allowed: an integer >= 0 (0 = one MatMul per projection)`);
   const splitKPrefill = options.splitKPrefill ?? PREFILL_TERMS;
   if (!Number.isInteger(splitKPrefill) || splitKPrefill < 0) throw new CachePolicyError('splitKPrefill', `got ${splitKPrefill}, allowed: an integer >= 0 (terms per partial sum; 0 = one MatMul per prefill projection)`);
-  const kvRows = options.kvRows ?? 'exact';
-  if (kvRows !== 'exact' && kvRows !== 'reserve') throw new CachePolicyError('kvRows', `got ${JSON.stringify(kvRows)}, allowed: exact, reserve`);
+  const kvRows = resolveKvRows(options.kvRows ?? 'exact', attention, checked, config);
   if (kvRows === 'reserve' && attention !== 'fused') throw new CachePolicyError('kvRows', 'reserve needs fused attention (GroupQueryAttention reads a right-padded past; the plain graph attends to every row)');
   const historyArithmetic = options.historyArithmetic ?? (onDevice ? 'compute' : 'float32');
   if (historyArithmetic !== 'float32' && historyArithmetic !== 'compute') {

@@ -1,5 +1,6 @@
 export { createOnnxSession } from './create-session';
-export type { OnnxSessionOptions, SessionModel } from './create-session';
+export type { KvRows, OnnxSessionOptions, SessionModel } from './create-session';
+export { KV_ROWS } from './create-session';
 export { OnnxDecoderSession } from './onnx-session';
 export { CachePolicyError, defaultCachePolicy, validateCachePolicy } from './policy';
 export { prefillQuantizedTokens, stepFlushTokens, tokenQuantum } from './cache-schedule';

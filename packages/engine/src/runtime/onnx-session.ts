@@ -8,7 +8,7 @@ import type { ModelConfig } from '../model';
 import type { DecoderSession, KvMemory } from '../session';
 import { attentionBias } from './attention-bias';
 import { reservePads } from '../graph/cache-reserve';
-import { reservedRows } from './cache-reserve';
+import { boundedRuns, powerOfTwoParts, reservedRows } from './cache-reserve';
 import { prefillQuantizedTokens, stepFlushTokens } from './cache-schedule';
 import { DeviceTensorKeeper } from './device-tensors';
 import type { LayerCodecs } from '../codec';
@@ -145,10 +145,21 @@ export class OnnxDecoderSession implements DecoderSession {
     return logits;
   }
 
-  /** Long inputs go through the graph in chunks: the attention scores of one run are chunk x context. */
+  /**
+   * Long inputs go through the graph in chunks: the attention scores of one run are chunk x context.
+   * With reserved rows the last chunk is cut into powers of two (boundedRuns), so runs keep a few lengths.
+   */
   private async runChunked(tokens: number[]): Promise<Float32Array> {
+    const chunk = this.prefillChunk;
+    const runs = this.reservedRows
+      ? boundedRuns(tokens.length, chunk)
+      : Array.from({ length: Math.ceil(tokens.length / chunk) }, (_, i) => Math.min(chunk, tokens.length - i * chunk));
     let logits!: Float32Array;
-    for (let i = 0; i < tokens.length; i += this.prefillChunk) logits = await this.run(tokens.slice(i, i + this.prefillChunk));
+    let start = 0;
+    for (const n of runs) {
+      logits = await this.run(tokens.slice(start, start + n));
+      start += n;
+    }
     return logits;
   }
 
@@ -231,21 +242,33 @@ export class OnnxDecoderSession implements DecoderSession {
     this.setSlots(slots);
   }
 
-  /** Applies the policy: per layer and kind, moves `count(kind, slot)` residual tokens into the history. */
+  /**
+   * Applies the policy: per layer and kind, moves `count(kind, slot)` residual tokens into the history.
+   * With reserved rows in rounds of power-of-two numbers of quanta (a prefill's flush has its prompt's
+   * length); each round's state goes through setSlots, so the device tensors it replaced are released.
+   */
   private async flush(count: (kind: KvKind, slot: KvSlot) => number): Promise<void> {
-    const next: KvSlot[][] = [];
-    for (let l = 0; l < this.slots.length; l++) {
-      const layerSlots: KvSlot[] = [];
-      for (let k = 0; k < KV_KINDS.length; k++) {
-        const kind = KV_KINDS[k];
-        const slot = this.slots[l][k];
-        const store = this.stores[kind];
-        const n = Number.isFinite(store.quantum) ? count(kind, slot) : 0;
-        layerSlots.push(n > 0 ? await store.flush(l, slot, n) : slot);
+    const parts = this.slots.map((layerSlots) =>
+      layerSlots.map((slot, k) => {
+        const store = this.stores[KV_KINDS[k]];
+        const n = Number.isFinite(store.quantum) ? count(KV_KINDS[k], slot) : 0;
+        if (n === 0) return [];
+        return this.reservedRows ? powerOfTwoParts(n / store.quantum).map((q) => q * store.quantum) : [n];
+      }),
+    );
+    const rounds = Math.max(0, ...parts.flat().map((p) => p.length));
+    for (let round = 0; round < rounds; round++) {
+      const next: KvSlot[][] = [];
+      for (let l = 0; l < this.slots.length; l++) {
+        const layerSlots: KvSlot[] = [];
+        for (let k = 0; k < KV_KINDS.length; k++) {
+          const part = parts[l][k][round];
+          layerSlots.push(part ? await this.stores[KV_KINDS[k]].flush(l, this.slots[l][k], part) : this.slots[l][k]);
+        }
+        next.push(layerSlots);
       }
-      next.push(layerSlots);
+      this.setSlots(next);
     }
-    this.setSlots(next);
   }
 
   /**

@@ -152,18 +152,22 @@ class QuantizedStore implements KvStore {
   }
 }
 
+/** What a quantized policy lacks for rows reserved ahead (the history's spare rows written in place), or null. */
+export function reserveBlocker(policy: CachePolicy, codecs: readonly LayerCodecs[]): string | null {
+  return policy.mode !== 'packed' ? 'the packed mode (this policy is simulated)'
+    : policy.residualMode === 'requantize' ? "residualMode 'append' (requantize rewrites the whole history)"
+    : !codecs.every((c) => KV_KINDS.every((k) => rowPerToken(c[k]))) ? 'codecs with one history row per token (per-token grouping)'
+    : kindQuantum(codecs, 'key') !== kindQuantum(codecs, 'value') ? 'keys and values flushed together (the same quantum)'
+    : null;
+}
+
 /** Builds the key and value stores and the decoder's history specs for a quantized policy. */
 export async function quantizedStores(o: QuantizedStoreOptions): Promise<{ stores: Record<KvKind, KvStore>; history: Record<KvKind, HistorySpec>; codecs: LayerCodecs[] }> {
   const { config, policy, dtype } = o;
   const codecs = layerCodecs(policy, config)!;
   for (const layer of codecs) for (const kind of KV_KINDS) layer[kind].checkGraph();
   if (o.reserve) {
-    const why =
-      policy.mode !== 'packed' ? 'the packed mode (this policy is simulated)'
-      : policy.residualMode === 'requantize' ? "residualMode 'append' (requantize rewrites the whole history)"
-      : !codecs.every((c) => KV_KINDS.every((k) => rowPerToken(c[k]))) ? 'codecs with one history row per token (per-token grouping)'
-      : kindQuantum(codecs, 'key') !== kindQuantum(codecs, 'value') ? 'keys and values flushed together (the same quantum)'
-      : null;
+    const why = reserveBlocker(policy, codecs);
     if (why) throw new CachePolicyError('kvRows', `reserve with a quantized cache needs ${why}`);
   }
   // On a device, history and residual stay there; only the non-finite count comes back. Each flush graph
