@@ -13,20 +13,20 @@ import { k4v2Policy, randomTokens, relativeError, tinyModel, worstAgainstReferen
 import { QuantizedReference } from './runtime-emulator';
 
 describe('reservedRows', () => {
-  it('gives the smallest rung of 256, 512, 768, 1280, ... (x1.5, multiples of 256) with 1.25x the tokens, never fewer than the tokens, capped at maxContext', () => {
+  it('gives the smallest rung of 256, 512, 768, 1280, ... (x1.5, multiples of 256) that holds the tokens, capped at maxContext', () => {
     expect(RESERVE_STEP).toBe(256);
     expect(reservedRows(1, 16384)).toBe(256);
-    expect(reservedRows(204, 16384)).toBe(256);
-    expect(reservedRows(205, 16384)).toBe(512);
+    expect(reservedRows(256, 16384)).toBe(256);
+    expect(reservedRows(257, 16384)).toBe(512);
     expect(reservedRows(1000, 16384)).toBe(1280);
-    expect(reservedRows(3000, 16384)).toBe(4608);
+    expect(reservedRows(3000, 16384)).toBe(3072);
     expect(reservedRows(8193, 16384)).toBe(10496);
     expect(reservedRows(300, 400)).toBe(400);
     expect(reservedRows(400, 400)).toBe(400);
     // Prompts of 256..6000 tokens meet 8 row counts (1.5x in multiples of 256 gave 35).
     const rows = new Set<number>();
     for (let t = 256; t <= 6000; t++) rows.add(reservedRows(t, 1 << 20));
-    expect([...rows]).toEqual([512, 768, 1280, 2048, 3072, 4608, 6912, 10496]);
+    expect([...rows]).toEqual([256, 512, 768, 1280, 2048, 3072, 4608, 6912]);
   });
 });
 
