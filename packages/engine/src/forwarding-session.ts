@@ -26,6 +26,9 @@ export class ForwardingSession implements DecoderSession {
   get attention() {
     return this.inner.attention;
   }
+  get kvRows() {
+    return this.inner.kvRows;
+  }
   reset(): void {
     this.target().reset();
   }

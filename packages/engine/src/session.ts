@@ -23,6 +23,8 @@ export interface DecoderSession {
   readonly weights?: WeightPrecision;
   /** Optional: how the ONNX graph computes attention ('fused' GroupQueryAttention on GPUs, else 'plain'). */
   readonly attention?: 'plain' | 'fused';
+  /** Optional: the cache's rows as resolved (OnnxSessionOptions.kvRows; 'auto' becomes one of these). */
+  readonly kvRows?: 'exact' | 'reserve';
   /** Forget the current sequence. */
   reset(): void;
   /** Reads `tokens` in one exact forward pass, stores them in the cache per `policy.prefill`; returns the last position's logits. */

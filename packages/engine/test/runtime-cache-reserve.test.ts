@@ -129,7 +129,9 @@ describe("kvRows 'reserve' (fused attention on the CPU)", () => {
       try {
         await session.prefill(tokens);
         const { heldBytes, reservedBytes } = session.memory();
-        expect(reservedBytes! > heldBytes, `${c.attention} ${c.policy.mode} ${c.policy.quant?.key.axis ?? 'fp'}`).toBe(c.reserves);
+        const label = `${c.attention} ${c.policy.mode} ${c.policy.quant?.key.axis ?? 'fp'}`;
+        expect(reservedBytes! > heldBytes, label).toBe(c.reserves);
+        expect(session.kvRows, label).toBe(c.reserves ? 'reserve' : 'exact');
       } finally {
         await session.dispose();
       }

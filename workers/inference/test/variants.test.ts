@@ -32,6 +32,8 @@ describe('toEvalOptions: the worker\'s cache rows (KVBENCH_KV_ROWS)', () => {
     const o: EvalOptions = { ...toEvalOptions(config, {}), kvRows: 'auto' };
     const result = await evaluate({ ...o, limit: 1, maxTokens: 24 });
     expect(result.metrics.scoredTokens).toBeGreaterThan(0);
+    expect(result.protocolRecord).toMatchObject({ kvRows: 'exact' });
+    expect(result.device).not.toMatch(/reserved/);
     await expect(evaluate({ ...o, kvRows: 'padded' as never })).rejects.toThrow(/kvRows: got "padded"/);
   });
 });

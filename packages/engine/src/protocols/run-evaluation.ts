@@ -196,7 +196,8 @@ export async function runEvaluation(
       },
       speed: { tokensPerSecond: quantized.tokensPerSecond, wallSeconds: (performance.now() - started) / 1000 },
       provider: quantized.provider,
-      device: quantized.provider === 'cpu' ? `${cpus()[0]?.model ?? 'cpu'} (${cpus().length} cores)` : quantized.provider,
+      // Reserved rows change a GPU run's speed, never its numbers: said where the device is.
+      device: (quantized.provider === 'cpu' ? `${cpus()[0]?.model ?? 'cpu'} (${cpus().length} cores)` : quantized.provider) + (quantized.kvRows === 'reserve' ? ', cache rows reserved' : ''),
       config: options,
       model: { name: options.model, architecture: c.architecture, weightsHash: model.provenance.weightsSha256 },
       benchmark: { name: dataset.name, dataHash: dataset.dataHash, items: out.items },
@@ -205,7 +206,7 @@ export async function runEvaluation(
       layerStats: [...quantized.layerStats(), ...(budget?.layerStats ?? []), ...attentionStats],
       samples: out.samples,
       nonFinite: quantized.nonFinite(),
-      protocolRecord: { protocol: options.protocol, ...out.record, kvBytesSource, layerStatsSource: quantized.layerStatsSource(), ...(quantized.attention ? { attention: quantized.attention } : {}) },
+      protocolRecord: { protocol: options.protocol, ...out.record, kvBytesSource, layerStatsSource: quantized.layerStatsSource(), ...(quantized.attention ? { attention: quantized.attention } : {}), ...(quantized.kvRows ? { kvRows: quantized.kvRows } : {}) },
       engine,
       weights: quantized.weights ?? { bits: 16 },
       ...(budget ? { allocation: budget.allocation } : {}),
