@@ -157,6 +157,8 @@ export async function runFleetSimulation(o: FleetOptions): Promise<FleetReport> 
   const procs: WorkerProc[] = [];
   const slots: (WorkerProc | undefined)[] = slotClasses.map(() => undefined);
   let finishing = false;
+  // No more kills: the cells are done and the fleet is waiting for its killed slots to come back.
+  let settling = false;
   let restarts = 0;
   let unexpectedExits = 0;
   const kills = { sigkill: 0, sigterm: 0, sigtermForced: 0, beforeReady: 0, midJob: 0, sigtermDrained: 0, sigtermLostJob: 0 };
@@ -238,7 +240,7 @@ export async function runFleetSimulation(o: FleetOptions): Promise<FleetReport> 
 
     // Kills: a random ready worker, preferring one in the middle of a job; the first two are one SIGKILL and one SIGTERM.
     const tick = () => {
-      if (finishing) return;
+      if (finishing || settling) return;
       // A process still starting is left alone: on a loaded machine startup takes seconds, and killing
       // it again and again would measure nothing but restarts.
       const ready = slots.filter((p): p is WorkerProc => alive(p) && !p.sent && !!p.readyAt);
@@ -301,6 +303,12 @@ export async function runFleetSimulation(o: FleetOptions): Promise<FleetReport> 
       }
       await sleep(250);
     }
+
+    // The killed slots come back before the fleet stops, so the report's restarts count every recovery
+    // instead of racing the last cells (a fast run could end between a kill and its restart).
+    settling = true;
+    const settleBy = Date.now() + 60_000;
+    while (Date.now() < settleBy && slots.some((p) => !p || p.sent || !p.readyAt)) await sleep(100);
 
     // Stop the fleet before checking, so nothing writes behind the checks.
     finishing = true;
