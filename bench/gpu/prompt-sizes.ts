@@ -1,7 +1,7 @@
 // Device memory and decode step over many prompts of different lengths in one process, as a worker
 // serving one job after another sees them: each document is a prefill of a random length and a few decode
 // steps. With exact rows every prompt length and every step meets new buffer sizes; with reserved rows the
-// runs and flushes keep a bounded set of sizes (runtime/cache-reserve.ts boundedRuns, powerOfTwoParts), which
+// runs and flushes keep a bounded set of sizes (runtime/cache-reserve.ts prefillRuns, powerOfTwoParts), which
 // a size-exact buffer cache ('simple', process-wide: one configuration per process) can keep without growing.
 // Prints after every `--every` documents: documents done, distinct prompt lengths so far, nvidia-smi's
 // memory.used, the median decode step of those documents.

@@ -1,6 +1,7 @@
 // The engine's public contract: what one evaluation takes and what it returns.
 // The CLI (`kvbench eval`), the inference worker and the tests all go through `evaluate()` (see index.ts).
 import type { KvQuantConfig } from '@kvbench/quant';
+import type { KvRows } from './runtime/create-session';
 
 export type Protocol = 'ppl-decode' | 'gen-exact' | 'mc-decode';
 export type DataFormat = 'text' | 'gsm8k' | 'hellaswag' | 'arc' | 'mc-jsonl';
@@ -96,7 +97,7 @@ export interface EvalOptions {
    * (reserve where the session can, exact elsewhere). Pair 'reserve'/'auto' on WebGPU with the provider's
    * storageBufferCacheMode 'simple' in sessionOptions for the speed (bench/results/gpu-summary.md).
    */
-  kvRows?: 'exact' | 'reserve' | 'auto';
+  kvRows?: KvRows;
 }
 
 /** Which weight precision ran (linear layers; embeddings, norms and the lm head stay as loaded). */

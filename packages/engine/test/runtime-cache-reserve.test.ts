@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import type { CachePolicy } from '../src/evaluation';
 import { ReferenceModel } from '../src/reference';
 import { createOnnxSession, defaultCachePolicy } from '../src/runtime';
-import { boundedRuns, powerOfTwoParts, RESERVE_STEP, reservedRows } from '../src/runtime/cache-reserve';
+import { powerOfTwoParts, prefillRuns, RESERVE_STEP, reservedRows } from '../src/runtime/cache-reserve';
 import { quantizerConfig } from '@kvbench/quant';
 import { k4v2Policy, randomTokens, relativeError, tinyModel, worstAgainstReference } from './graph-helpers';
 import { QuantizedReference } from './runtime-emulator';
@@ -30,16 +30,19 @@ describe('reservedRows', () => {
   });
 });
 
-describe('boundedRuns / powerOfTwoParts', () => {
+describe('prefillRuns / powerOfTwoParts', () => {
   it('cut a count into whole chunks and descending powers of two that sum to it', () => {
     expect(powerOfTwoParts(0)).toEqual([]);
     expect(powerOfTwoParts(1)).toEqual([1]);
     expect(powerOfTwoParts(1000)).toEqual([512, 256, 128, 64, 32, 8]);
     expect(powerOfTwoParts(4096)).toEqual([4096]);
-    expect(boundedRuns(1300, 512)).toEqual([512, 512, 256, 16, 4]);
-    expect(boundedRuns(300, 96)).toEqual([96, 96, 96, 8, 4]);
+    expect(prefillRuns(1300, 512, true)).toEqual([512, 512, 256, 16, 4]);
+    expect(prefillRuns(300, 96, true)).toEqual([96, 96, 96, 8, 4]);
+    expect(prefillRuns(1300, 512, false)).toEqual([512, 512, 276]);
+    expect(prefillRuns(1024, 512, false)).toEqual([512, 512]);
     for (let n = 1; n < 3000; n += 37) {
-      expect(boundedRuns(n, 512).reduce((a, b) => a + b, 0)).toBe(n);
+      expect(prefillRuns(n, 512, true).reduce((a, b) => a + b, 0)).toBe(n);
+      expect(prefillRuns(n, 512, false).reduce((a, b) => a + b, 0)).toBe(n);
       expect(powerOfTwoParts(n).reduce((a, b) => a + b, 0)).toBe(n);
     }
   });

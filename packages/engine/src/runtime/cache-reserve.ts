@@ -43,14 +43,15 @@ export function powerOfTwoParts(count: number): number[] {
 }
 
 /**
- * Tokens per decoder run for `tokens` positions with rows reserved: whole `chunk`s, then the rest in
- * descending powers of two, so a run has one of about log2(chunk) + 1 lengths whatever the prompt's length.
- * With a buffer cache that keeps every size it meets (WebGPU's 'simple' mode) the sizes a process holds
- * then stay bounded across prompts; exact rows, and runs of the rest in one piece, would add sizes per prompt.
+ * Tokens per decoder run for `tokens` positions: whole `chunk`s, then the rest in one run, or `bounded`
+ * (rows reserved) in descending powers of two, so a run has one of about log2(chunk) + 1 lengths whatever
+ * the prompt's length. With a buffer cache that keeps every size it meets (WebGPU's 'simple' mode) the
+ * sizes a process holds then stay bounded across prompts; a rest in one piece would add sizes per prompt.
  */
-export function boundedRuns(tokens: number, chunk: number): number[] {
+export function prefillRuns(tokens: number, chunk: number, bounded: boolean): number[] {
   const runs: number[] = new Array<number>(Math.floor(tokens / chunk)).fill(chunk);
-  return runs.concat(powerOfTwoParts(tokens % chunk));
+  const rest = tokens % chunk;
+  return runs.concat(bounded ? powerOfTwoParts(rest) : rest > 0 ? [rest] : []);
 }
 
 export interface ReserveGraphOptions {

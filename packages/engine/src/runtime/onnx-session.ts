@@ -8,7 +8,7 @@ import type { ModelConfig } from '../model';
 import type { DecoderSession, KvMemory } from '../session';
 import { attentionBias } from './attention-bias';
 import { reservePads } from '../graph/cache-reserve';
-import { boundedRuns, powerOfTwoParts, reservedRows } from './cache-reserve';
+import { powerOfTwoParts, prefillRuns, reservedRows } from './cache-reserve';
 import { prefillQuantizedTokens, stepFlushTokens } from './cache-schedule';
 import { DeviceTensorKeeper } from './device-tensors';
 import type { LayerCodecs } from '../codec';
@@ -149,16 +149,12 @@ export class OnnxDecoderSession implements DecoderSession {
 
   /**
    * Long inputs go through the graph in chunks: the attention scores of one run are chunk x context.
-   * With reserved rows the last chunk is cut into powers of two (boundedRuns), so runs keep a few lengths.
+   * With reserved rows the last chunk is cut into powers of two (prefillRuns), so runs keep a few lengths.
    */
   private async runChunked(tokens: number[]): Promise<Float32Array> {
-    const chunk = this.prefillChunk;
-    const runs = this.reservedRows
-      ? boundedRuns(tokens.length, chunk)
-      : Array.from({ length: Math.ceil(tokens.length / chunk) }, (_, i) => Math.min(chunk, tokens.length - i * chunk));
     let logits!: Float32Array;
     let start = 0;
-    for (const n of runs) {
+    for (const n of prefillRuns(tokens.length, this.prefillChunk, this.reservedRows)) {
       logits = await this.run(tokens.slice(start, start + n));
       start += n;
     }
