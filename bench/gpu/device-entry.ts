@@ -8,6 +8,7 @@
 //   node .device/device-entry.mjs profile [...]       -> decode-profile.ts
 //   node .device/device-entry.mjs packedattn [...]    -> packed-attention-probe.ts
 //   node .device/device-entry.mjs prompts [...]       -> prompt-sizes.ts
+//   node .device/device-entry.mjs lanes [...]         -> worker-lanes.ts (KVBENCH_HOST_ENTRIES=.device)
 // bench/gpu/device-run.sh runs all of them; README.md has the commands.
 import { codecsCheckMain } from './codecs-check';
 import { consistencyMain } from './consistency';
@@ -18,6 +19,7 @@ import { linearKernelsMain } from './linear-kernels';
 import { packedAttentionProbeMain } from './packed-attention-probe';
 import { peerJoinMain } from './peer-join';
 import { promptSizesMain } from './prompt-sizes';
+import { workerLanesMain } from './worker-lanes';
 
 const [command, ...rest] = process.argv.slice(2);
 const commands: Record<string, (argv: string[]) => Promise<void> | void> = {
@@ -30,6 +32,7 @@ const commands: Record<string, (argv: string[]) => Promise<void> | void> = {
   profile: decodeProfileMain,
   packedattn: packedAttentionProbeMain,
   prompts: promptSizesMain,
+  lanes: workerLanesMain,
 };
 const run = command ? commands[command] : undefined;
 if (!run) {

@@ -156,7 +156,8 @@ export interface EvalResult {
     ratioToFp16: number;
     peakRssBytes: number;
   };
-  speed: { tokensPerSecond: number; wallSeconds: number };
+  /** tokensPerSecond: tokens fed (prefill and steps) per second inside the quantized session; decodeStepMs: its median decode step. */
+  speed: { tokensPerSecond: number; wallSeconds: number; decodeStepMs?: number };
   provider: ExecutionProvider; // the provider that actually ran
   device: string;
   config: EvalOptions;

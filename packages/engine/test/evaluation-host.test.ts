@@ -52,6 +52,9 @@ describe('EvaluationHost', () => {
 
     expect(progress.at(-1)).toMatchObject({ itemsDone: 2, itemsTotal: 2, etaSeconds: 0 });
     expect(first.model.name).toBe('stories260k');
+    // ppl-decode steps through each document after its prompt: the median decode step is recorded.
+    expect(first.speed.decodeStepMs).toBeGreaterThan(0);
+    expect(first.speed.decodeStepMs).toBeLessThan(first.speed.wallSeconds * 1000);
     expect(first.config).toEqual(small({ seed: 1 }));
     expect(host.stats()).toMatchObject({ threadStarts: 1, threadsReplaced: 0, jobs: 3, modelLoads: 1, modelHits: 2, loadedModels: ['stories260k'], busy: false });
     // The full-precision session serves every job; a new bit split opens one new session (at most 2 alive).
@@ -126,5 +129,52 @@ describe('EvaluationHost', () => {
     await two.evaluate(small());
     s = two.stats();
     expect(s).toMatchObject({ modelLoads: 2, modelHits: 1, modelEvictions: 0, loadedModels: [tinyModel, 'stories260k'] });
+  });
+});
+
+describe("EvaluationHost with isolation 'process'", () => {
+  it('runs jobs in a child process of its own, with the same numbers as a thread, and hears aborts there', async () => {
+    const host = newHost({ isolation: 'process' });
+    const progress: EvalProgress[] = [];
+    const first = await host.evaluate(small({ seed: 2 }), { onProgress: (p) => progress.push(p) });
+    const pid = host.stats().pid;
+    expect(pid).toBeGreaterThan(0);
+    expect(pid).not.toBe(process.pid);
+    expect(progress.at(-1)).toMatchObject({ itemsDone: 2, itemsTotal: 2 });
+    const inThread = await newHost().evaluate(small({ seed: 2 }));
+    expect(first.metrics).toEqual(inThread.metrics);
+    expect(first.layerStats).toEqual(inThread.layerStats);
+
+    // No shared memory with a process: the abort travels as a message and stops the job between steps.
+    const controller = new AbortController();
+    const running = host.evaluate(small({ limit: 40, maxTokens: 128 }), { signal: controller.signal, onProgress: () => controller.abort() });
+    await expect(running).rejects.toMatchObject({ name: 'AbortError' });
+    expect((await host.evaluate(small({ seed: 3 }))).benchmark.items).toBe(2);
+    expect(host.stats()).toMatchObject({ threadStarts: 1, threadsReplaced: 0, modelLoads: 1, modelHits: 2, pid });
+  });
+
+  it('starts a fresh process for another model, and replaces one that dies', async () => {
+    const host = newHost({ isolation: 'process', maxModels: 2 });
+    await host.evaluate(small());
+    const first = host.stats().pid;
+    const tiny = small({ model: tinyModel, cache: { ...small().cache, quant: { key: quantizer(4), value: quantizer(4) } } });
+    expect((await host.evaluate(tiny)).model.architecture).toBe('LlamaForCausalLM');
+    const second = host.stats();
+    // What ONNX Runtime keeps in a process outlives its sessions: another model means another process.
+    expect(second).toMatchObject({ threadStarts: 2, threadsReplaced: 0, processesRecycled: 1, modelLoads: 2, loadedModels: [tinyModel] });
+    expect(second.pid).not.toBe(first);
+    expect(() => process.kill(first, 0)).toThrow(); // the first process is gone
+
+    await expect(host.evaluate(tiny, {}, { crashThread: true })).rejects.toThrow(/crashed on request|exited with code/);
+    expect(host.stats()).toMatchObject({ threadStarts: 2, threadsReplaced: 1, loadedModels: [] });
+    expect((await host.evaluate(tiny)).benchmark.items).toBe(2);
+    expect(host.stats()).toMatchObject({ threadStarts: 3, threadsReplaced: 1, processesRecycled: 1 });
+    const last = host.stats().pid;
+    await host.close();
+    expect(() => process.kill(last, 0)).toThrow(); // close ends the process
+  });
+
+  it('rejects an unknown isolation, naming the field', () => {
+    expect(() => createEvaluationHost({ isolation: 'container' as never })).toThrow(/isolation: got "container", allowed: thread, process/);
   });
 });

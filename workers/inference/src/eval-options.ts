@@ -57,21 +57,27 @@ export function cacheVariantOptions(c: RunConfig): Pick<CachePolicy, 'rotation' 
 }
 
 // The engine's KV_ROWS, spelled out: the worker loads the engine lazily (only its types are imported here).
-const KV_ROWS_SETTINGS = ['exact', 'reserve', 'auto'] as const;
+const CACHE_ROWS_SETTINGS = ['exact', 'reserve', 'auto'] as const;
+export type CacheRowsSetting = (typeof CACHE_ROWS_SETTINGS)[number];
 
 /**
- * This worker's cache rows for WebGPU runs ($KVBENCH_KV_ROWS: exact by default; auto = rows reserved ahead
- * wherever the session allows, reserve = everywhere, failing runs that cannot). Reserved rows pay off with
- * the provider's size-exact buffer cache ('simple'), which is process-wide and never frees a size: with
- * 'auto', sessions that keep exact rows there add sizes at every step, so set it on workers whose runs
- * reserve (fused attention: head_dim a multiple of 16; packed per-token policies). docs/deploy.md.
+ * This worker's cache rows for WebGPU runs ($KVBENCH_KV_ROWS; routeForRows in evaluation-hosts.ts):
+ * auto (default) = the runs that can reserve rows ahead run in a process of their own with them; reserve
+ * = every WebGPU run does (failing those that cannot); exact = none does.
  */
-export function cacheRowsOptions(provider: EvalOptions['provider'], env: Record<string, string | undefined>): Pick<EvalOptions, 'kvRows' | 'sessionOptions'> {
-  const rows = env.KVBENCH_KV_ROWS ?? 'exact';
-  if (!(KV_ROWS_SETTINGS as readonly string[]).includes(rows)) throw new Error(`KVBENCH_KV_ROWS: got ${JSON.stringify(rows)}, allowed: ${KV_ROWS_SETTINGS.join(', ')}`);
-  // Measured on WebGPU only; the CPU's plain attention cannot reserve, and CUDA was not measured.
-  if (rows === 'exact' || provider !== 'webgpu') return {};
-  return { kvRows: rows as EvalOptions['kvRows'], sessionOptions: { executionProviders: [{ name: 'webgpu', storageBufferCacheMode: 'simple' }] } };
+export function cacheRowsSetting(env: Record<string, string | undefined>): CacheRowsSetting {
+  const rows = env.KVBENCH_KV_ROWS ?? 'auto';
+  if (!(CACHE_ROWS_SETTINGS as readonly string[]).includes(rows)) throw new Error(`KVBENCH_KV_ROWS: got ${JSON.stringify(rows)}, allowed: ${CACHE_ROWS_SETTINGS.join(', ')}`);
+  return rows as CacheRowsSetting;
+}
+
+/**
+ * What a WebGPU run gets in the reserved-rows process: rows kept ahead of the tokens, and ONNX Runtime's
+ * size-exact buffer cache ('simple'), with which a decode step then creates no buffer (measured:
+ * bench/results/gpu-prompt-sizes.md). The first session of a process fixes its cache mode for all.
+ */
+export function reservedRowsOptions(): Pick<EvalOptions, 'kvRows' | 'sessionOptions'> {
+  return { kvRows: 'reserve', sessionOptions: { executionProviders: [{ name: 'webgpu', storageBufferCacheMode: 'simple' }] } };
 }
 
 export function toEvalOptions(c: RunConfig, env: Record<string, string | undefined> = process.env): EvalOptions {
@@ -95,6 +101,5 @@ export function toEvalOptions(c: RunConfig, env: Record<string, string | undefin
     },
     provider: c.provider,
     seed: c.seed,
-    ...cacheRowsOptions(c.provider, env),
   };
 }

@@ -1,52 +1,104 @@
-// The worker process's evaluation threads: one long-lived EvaluationHost per concurrent job (the
-// engine's host keeps models and ORT sessions between jobs). A job goes to an idle host that already
-// holds its model when there is one; the orchestrator orders sweep cells model-major, so one model's
-// cells land back to back on the same host and the model is loaded once.
+// The worker process's evaluation loops: long-lived EvaluationHosts (the engine's host keeps models and
+// ORT sessions between jobs), at most one per concurrent job in each of two lanes:
+// - 'thread': a worker thread of this process, for every run by default;
+// - 'process': a child process, for WebGPU runs whose cache keeps rows reserved ahead. Those run with
+//   ONNX Runtime's size-exact WebGPU buffer cache, which is process-wide and never frees a size, so
+//   only sessions that reserve rows may share it (routeForRows; docs/deploy.md).
+// A job goes to an idle host of its lane that already holds its model when there is one; the
+// orchestrator orders sweep cells model-major, so one model's cells land back to back on the same host.
+// Idle hosts of the other lane are closed when a lane takes a job, so the device holds one copy of the
+// weights at a time.
 import type { EvalOptions, EvalResult, EvaluateControls, EvaluationHost, EvaluationHostOptions } from '@kvbench/engine';
+import { reservedRowsOptions, type CacheRowsSetting } from './eval-options';
+
+export type Lane = 'thread' | 'process';
+type Engine = typeof import('@kvbench/engine');
+
+/** Where a run goes and the options it runs with there. */
+export type Route = (options: EvalOptions, engine: Engine) => { lane: Lane; options: EvalOptions };
+
+/**
+ * The worker's routing by $KVBENCH_KV_ROWS: 'exact' keeps every run in a thread with exact rows; 'auto'
+ * (default) sends the WebGPU runs that can reserve rows (engine.kvRowsFor) to the process lane with rows
+ * reserved; 'reserve' sends every WebGPU run there (a run that cannot reserve fails naming kvRows). Other
+ * providers always stay in a thread: the CPU's plain attention cannot reserve, and CUDA was not measured.
+ */
+export function routeForRows(rows: CacheRowsSetting): Route {
+  return (options, engine) => {
+    if (rows === 'exact' || options.provider !== 'webgpu') return { lane: 'thread', options };
+    if (rows === 'auto') {
+      let reserve: boolean;
+      try {
+        reserve = engine.kvRowsFor(options).rows === 'reserve';
+      } catch {
+        reserve = false; // a bad model or policy fails in the job itself, with its own error
+      }
+      if (!reserve) return { lane: 'thread', options };
+    }
+    return { lane: 'process', options: { ...options, ...reservedRowsOptions() } };
+  };
+}
 
 export class EvaluationHosts {
-  private readonly hosts: EvaluationHost[] = [];
-  private engine: Promise<typeof import('@kvbench/engine')> | null = null;
+  private readonly hosts: { host: EvaluationHost; lane: Lane }[] = [];
+  /** Counters of hosts closed on a lane switch. */
+  private readonly retired: Record<string, number> = {};
+  private engine: Promise<Engine> | null = null;
   private closed = false;
 
   constructor(
     private readonly slots: number,
     private readonly options: EvaluationHostOptions = {},
+    private readonly route: Route = routeForRows('auto'),
   ) {}
 
   async evaluate(options: EvalOptions, controls: EvaluateControls = {}): Promise<EvalResult> {
     // The engine (and ONNX Runtime) loads on the first job, not at worker start.
     const engine = await (this.engine ??= import('@kvbench/engine'));
     if (this.closed) throw new Error('evaluation hosts: closed (the worker is shutting down)');
+    const routed = this.route(options, engine);
     // From here to host.evaluate() nothing awaits, so concurrent jobs never pick the same idle host.
-    return this.pick(options.model, engine.createEvaluationHost).evaluate(options, controls);
+    return this.pick(routed.lane, options.model, engine.createEvaluationHost).evaluate(routed.options, controls);
   }
 
-  private pick(model: string, create: (o: EvaluationHostOptions) => EvaluationHost): EvaluationHost {
-    const idle = this.hosts.filter((h) => !h.busy);
+  private pick(lane: Lane, model: string, create: (o: EvaluationHostOptions) => EvaluationHost): EvaluationHost {
+    for (const other of this.hosts.filter((h) => h.lane !== lane && !h.host.busy)) {
+      this.hosts.splice(this.hosts.indexOf(other), 1);
+      addCounters(this.retired, other.host.stats());
+      void other.host.close();
+    }
+    const mine = this.hosts.filter((h) => h.lane === lane).map((h) => h.host);
+    const idle = mine.filter((h) => !h.busy);
     const holding = idle.find((h) => h.holds(model));
     if (holding) return holding;
-    if (this.hosts.length < this.slots) {
-      const host = create(this.options);
-      this.hosts.push(host);
+    if (mine.length < this.slots) {
+      const host = create({ ...this.options, isolation: lane });
+      this.hosts.push({ host, lane });
       return host;
     }
-    // All hosts exist: an idle one (its model is evicted), else the one with the shortest queue.
-    return idle[0] ?? [...this.hosts].sort((a, b) => a.stats().queued - b.stats().queued)[0];
+    // All hosts of the lane exist: an idle one (its model is evicted), else the one with the shortest queue.
+    return idle[0] ?? [...mine].sort((a, b) => a.stats().queued - b.stats().queued)[0];
   }
 
   /** Host counters summed (thread starts, model loads, session reuses, ...), for logs and tests. */
   stats(): Record<string, number> {
-    const total: Record<string, number> = {};
-    for (const h of this.hosts) {
-      for (const [k, v] of Object.entries(h.stats())) if (typeof v === 'number') total[k] = (total[k] ?? 0) + v;
-    }
+    const total = { ...this.retired };
+    for (const { host } of this.hosts) addCounters(total, host.stats());
     return total;
   }
 
-  /** Lets running jobs wind down, then ends the threads (after BullMQ's worker closed: no new jobs). */
+  /** The live hosts by lane, with the process each runs in (after its last job), for logs and tests. */
+  lanes(): { lane: Lane; pid: number; loadedModels: string[] }[] {
+    return this.hosts.map(({ host, lane }) => ({ lane, pid: host.stats().pid, loadedModels: host.stats().loadedModels }));
+  }
+
+  /** Lets running jobs wind down, then ends the threads and processes (after BullMQ's worker closed: no new jobs). */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.all(this.hosts.map((h) => h.close()));
+    await Promise.all(this.hosts.map(({ host }) => host.close()));
   }
+}
+
+function addCounters(total: Record<string, number>, stats: object): void {
+  for (const [k, v] of Object.entries(stats)) if (typeof v === 'number' && k !== 'pid') total[k] = (total[k] ?? 0) + v;
 }

@@ -2,13 +2,13 @@
 // Env: DATABASE_URL, REDIS_URL, KVBENCH_DEVICE_CLASS, KVBENCH_WORKER_CONCURRENCY, KVBENCH_QUEUE_PREFIX,
 // KVBENCH_MODELS_DIR, KVBENCH_SIMULATE_PROVIDER, KVBENCH_LOCK_MS, KVBENCH_STALLED_MS, KVBENCH_MAX_STALLED, KVBENCH_RECONCILE_MS, KVBENCH_PROGRESS_MS,
 // KVBENCH_MAX_MODELS (models kept loaded per evaluation thread, default 1; 0: a fresh thread per job),
-// KVBENCH_KV_ROWS (cache rows of WebGPU runs: exact, reserve, auto; eval-options.ts).
+// KVBENCH_KV_ROWS (cache rows of WebGPU runs: auto, exact, reserve; evaluation-hosts.ts routeForRows).
 // SIGTERM drains (the current job finishes, nothing new starts); a second SIGTERM or SIGINT releases
 // the current job back to the queue and exits.
 import { parseArgs } from 'node:util';
 import { openDb } from '@kvbench/db';
 import { PROVIDERS, QUEUE_NAMES, type DeviceClassName, type Provider } from '@kvbench/protocol';
-import { cacheRowsOptions } from './eval-options';
+import { cacheRowsSetting, type CacheRowsSetting } from './eval-options';
 import { startInferenceWorker } from './worker';
 
 const { values } = parseArgs({
@@ -36,8 +36,9 @@ if (providerOverride !== undefined && !PROVIDERS.includes(providerOverride)) {
   process.exit(2);
 }
 
+let kvRows: CacheRowsSetting;
 try {
-  cacheRowsOptions('webgpu', process.env); // a bad KVBENCH_KV_ROWS fails here, not in every job
+  kvRows = cacheRowsSetting(process.env); // a bad KVBENCH_KV_ROWS fails here, not in every job
 } catch (error) {
   console.error((error as Error).message);
   process.exit(2);
@@ -76,6 +77,7 @@ const w = await startInferenceWorker({
   reconcileIntervalMs: Number(process.env.KVBENCH_RECONCILE_MS ?? 30_000),
   progressIntervalMs: Number(process.env.KVBENCH_PROGRESS_MS ?? 1000),
   evaluationHost: process.env.KVBENCH_MAX_MODELS === '0' ? false : { maxModels: Number(process.env.KVBENCH_MAX_MODELS ?? 1) },
+  kvRows,
   providerOverride,
 });
 console.log(`worker ready: ${w.workerId} (db ${handle.kind} ${handle.location})`);

@@ -13,8 +13,8 @@ import { getRun, markFinishedWithoutResult, markRunning, updateProgress, writeRu
 import { queuePrefix, type DeviceClassName, type Provider, type RunConfig, type RunJobData } from '@kvbench/protocol';
 import { classifyFailure } from './errors';
 import { analyzeRun } from './analyze';
-import { toEvalOptions } from './eval-options';
-import { EvaluationHosts } from './evaluation-hosts';
+import { toEvalOptions, type CacheRowsSetting } from './eval-options';
+import { EvaluationHosts, routeForRows } from './evaluation-hosts';
 import { abortChannel, abortKey, RunQueues } from './queue';
 import { reconcileQueue } from './reconcile';
 import { redisConnection } from './redis';
@@ -50,6 +50,12 @@ export interface InferenceWorkerOptions {
   /** Options of the long-lived evaluation threads (default maxModels 1: one model kept loaded per
    * thread); false: a fresh thread per job that loads everything again (the engine's plain evaluate()). */
   evaluationHost?: EvaluationHostOptions | false;
+  /**
+   * Cache rows of WebGPU runs (routeForRows in evaluation-hosts.ts): 'auto' (default) runs those that can
+   * reserve rows in a process of their own with them; needs the evaluation hosts (with evaluationHost
+   * false every run keeps exact rows, since a fresh thread shares this process's buffer cache).
+   */
+  kvRows?: CacheRowsSetting;
   /**
    * Simulation only: run every job on this provider whatever its config asks (the fleet simulation's
    * CPU host serving a GPU class's queue). Recorded in versions.providerOverride; providerUsed says what ran.
@@ -92,7 +98,7 @@ export async function startInferenceWorker(o: InferenceWorkerOptions): Promise<I
   const prefix = o.prefix ?? queuePrefix();
   const workerId = o.workerId ?? `${hostname()}-${process.pid}-${randomBytes(2).toString('hex')}`;
   const log = o.log ?? ((line: string) => console.log(`[worker ${o.deviceClass}] ${line}`));
-  const hosts = o.evaluate || o.evaluationHost === false ? null : new EvaluationHosts(o.concurrency ?? 1, o.evaluationHost);
+  const hosts = o.evaluate || o.evaluationHost === false ? null : new EvaluationHosts(o.concurrency ?? 1, o.evaluationHost, routeForRows(o.kvRows ?? 'auto'));
   const evaluate: EvaluateFn =
     o.evaluate ?? (hosts ? (opts, controls) => hosts.evaluate(opts, controls) : async (opts, controls) => (await import('@kvbench/engine')).evaluate(opts, controls));
   const connection = redisConnection('worker', o.redisUrl);

@@ -1,33 +1,55 @@
 // Issue 6 items 3-4 in the worker: rotation / turbo / budget configs -> the engine's CachePolicy, and a
 // budget run's allocation -> run_metrics and layer_stats (end to end through the queue and Postgres).
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getRunDetail, openTestPostgres, type DbHandle } from '@kvbench/db';
-import { evaluate, type EvalOptions, type EvalResult } from '@kvbench/engine';
+import * as engine from '@kvbench/engine';
+import { evaluate, generateRandomModel, type EvalOptions, type EvalResult } from '@kvbench/engine';
 import { parseRunConfig } from '@kvbench/protocol';
 import { RunQueues, startInferenceWorker, type InferenceWorker } from '../src/index';
-import { toEvalOptions } from '../src/eval-options';
+import { cacheRowsSetting, toEvalOptions } from '../src/eval-options';
+import { EvaluationHosts, routeForRows } from '../src/evaluation-hosts';
 import { ALLOCATION_METRICS, allocationRows, resultRows } from '../src/result';
 import { dropQueues, submitRun, uniquePrefix, waitForStatus } from './harness';
 
 const small = { model: 'stories260k', benchmark: 'tinystories', keyGroupSize: 8, valueGroupSize: 8, residualLength: 16, prompt: 16, maxTokens: 48, limit: 2 };
 const PLAIN_CACHE_KEYS = ['mode', 'prefill', 'quant', 'residualLength', 'residualMode'];
 
-describe('toEvalOptions: the worker\'s cache rows (KVBENCH_KV_ROWS)', () => {
+describe("the worker's cache rows (KVBENCH_KV_ROWS, routeForRows)", () => {
   const config = parseRunConfig({ ...small, keyBits: 4, valueBits: 2 });
-  it('exact by default; on WebGPU auto/reserve pass kvRows with the size-exact buffer cache; other providers are left alone', () => {
-    const none = toEvalOptions(config, {});
-    expect(none.kvRows).toBeUndefined();
-    expect(none.sessionOptions).toBeUndefined();
-    for (const provider of ['cpu', 'cuda'] as const) {
-      const o = toEvalOptions(parseRunConfig({ ...small, keyBits: 4, valueBits: 2, provider }), { KVBENCH_KV_ROWS: 'reserve' });
-      expect([o.kvRows, o.sessionOptions]).toEqual([undefined, undefined]);
+  let qwen3: string; // head_dim 16: fused attention on WebGPU, so its runs can reserve rows
+  beforeAll(() => {
+    qwen3 = generateRandomModel({ preset: 'tiny-qwen3-qknorm', outDir: join(mkdtempSync(join(tmpdir(), 'kvbench-rows-')), 'model'), seed: 5 }).dir;
+  });
+  const webgpu = (over: Record<string, unknown> = {}) => ({ ...toEvalOptions(parseRunConfig({ ...small, keyBits: 4, valueBits: 2, provider: 'webgpu', ...over }), {}), model: qwen3 });
+
+  it('auto by default; rejects an unknown setting, naming the variable', () => {
+    expect(cacheRowsSetting({})).toBe('auto');
+    expect(cacheRowsSetting({ KVBENCH_KV_ROWS: 'exact' })).toBe('exact');
+    expect(() => cacheRowsSetting({ KVBENCH_KV_ROWS: 'padded' })).toThrow(/KVBENCH_KV_ROWS: got "padded", allowed: exact, reserve, auto/);
+    const o = toEvalOptions(config, {});
+    expect([o.kvRows, o.sessionOptions]).toEqual([undefined, undefined]); // rows are the hosts' business
+  });
+
+  it('auto: WebGPU runs that can reserve go to the process lane with reserved rows and the size-exact cache; the rest stay in a thread as they are', () => {
+    const auto = routeForRows('auto');
+    const reservable = webgpu();
+    expect(auto(reservable, engine)).toEqual({ lane: 'process', options: { ...reservable, kvRows: 'reserve', sessionOptions: { executionProviders: [{ name: 'webgpu', storageBufferCacheMode: 'simple' }] } } });
+    expect(auto(webgpu({ keyBits: 16, valueBits: 16 }), engine).lane).toBe('process'); // the fp16 cache
+    for (const stays of [webgpu({ keyAxis: 'per-channel' }), webgpu({ cacheMode: 'simulated' }), { ...webgpu(), model: 'stories260k' }, { ...webgpu(), provider: 'cpu' as const }, { ...webgpu(), provider: 'cuda' as const }, { ...webgpu(), model: '/no/such/model' }]) {
+      expect(auto(stays, engine)).toEqual({ lane: 'thread', options: stays });
     }
-    const gpu = toEvalOptions(parseRunConfig({ ...small, keyBits: 4, valueBits: 2, provider: 'webgpu' }), { KVBENCH_KV_ROWS: 'auto' });
-    expect(gpu).toMatchObject({ kvRows: 'auto', sessionOptions: { executionProviders: [{ name: 'webgpu', storageBufferCacheMode: 'simple' }] } });
   });
-  it('rejects an unknown setting, naming the variable', () => {
-    expect(() => toEvalOptions(config, { KVBENCH_KV_ROWS: 'padded' })).toThrow(/KVBENCH_KV_ROWS: got "padded", allowed: exact, reserve, auto/);
+
+  it('exact keeps every run in a thread; reserve sends every WebGPU run to the process lane', () => {
+    expect(routeForRows('exact')(webgpu(), engine).lane).toBe('thread');
+    const perChannel = webgpu({ keyAxis: 'per-channel' });
+    expect(routeForRows('reserve')(perChannel, engine)).toMatchObject({ lane: 'process', options: { kvRows: 'reserve' } });
+    expect(routeForRows('reserve')({ ...perChannel, provider: 'cpu' }, engine).lane).toBe('thread');
   });
+
   it("an evaluation with kvRows 'auto' runs where reserving is impossible (stories260K: plain attention) and rejects unknown values", async () => {
     const o: EvalOptions = { ...toEvalOptions(config, {}), kvRows: 'auto' };
     const result = await evaluate({ ...o, limit: 1, maxTokens: 24 });
@@ -35,6 +57,29 @@ describe('toEvalOptions: the worker\'s cache rows (KVBENCH_KV_ROWS)', () => {
     expect(result.protocolRecord).toMatchObject({ kvRows: 'exact' });
     expect(result.device).not.toMatch(/reserved/);
     await expect(evaluate({ ...o, kvRows: 'padded' as never })).rejects.toThrow(/kvRows: got "padded"/);
+  });
+
+  it('the hosts run each lane where it belongs and close the idle host of the other lane when a lane takes a job', async () => {
+    // A route by value bits stands in for the WebGPU test (this machine has no GPU): the lanes themselves are real.
+    const hosts = new EvaluationHosts(1, {}, (options) => ({ lane: options.cache.quant?.value.bits === 2 ? 'process' : 'thread', options }));
+    try {
+      const k4v2 = { ...toEvalOptions(config, {}), limit: 1, maxTokens: 24 };
+      const k4v4 = { ...k4v2, cache: { ...k4v2.cache, quant: { ...k4v2.cache.quant!, value: { ...k4v2.cache.quant!.value, bits: 4 } } } };
+      const inProcess = await hosts.evaluate(k4v2);
+      const [processLane] = hosts.lanes();
+      expect(processLane).toMatchObject({ lane: 'process', loadedModels: ['stories260k'] });
+      expect(processLane.pid).not.toBe(process.pid);
+      expect((await hosts.evaluate(k4v2)).metrics).toEqual(inProcess.metrics);
+      expect(hosts.stats()).toMatchObject({ threadStarts: 1, modelLoads: 1, modelHits: 1 });
+
+      await hosts.evaluate(k4v4);
+      expect(hosts.lanes()).toEqual([{ lane: 'thread', pid: process.pid, loadedModels: ['stories260k'] }]);
+      for (let i = 0; i < 100 && isAlive(processLane.pid); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(isAlive(processLane.pid)).toBe(false); // one copy of the weights at a time
+      expect(hosts.stats()).toMatchObject({ threadStarts: 2, modelLoads: 2, jobs: 3 });
+    } finally {
+      await hosts.close();
+    }
   });
 });
 
@@ -210,3 +255,12 @@ describe('budget and TurboQuant runs through the worker (real queue, Postgres an
     expect(failed.error).toMatch(/cache\.budget: .*no allocation/);
   });
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

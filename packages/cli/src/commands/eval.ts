@@ -370,6 +370,7 @@ export function formatResult(r: EvalResult): string {
   if (m.scoredTokens !== undefined) add('scored tokens', String(m.scoredTokens));
   add('KV bytes per token', `${fmt(r.memory.kvBytesPerToken, 1)} (fp16 ${r.memory.fp16BytesPerToken}, ${fmt(r.memory.ratioToFp16, 3)}x)`);
   add('tokens/s (quantized session)', fmt(r.speed.tokensPerSecond, 1));
+  if (r.speed.decodeStepMs !== undefined) add('decode step, median (ms)', fmt(r.speed.decodeStepMs, 2));
   add('wall time (s)', fmt(r.speed.wallSeconds, 1));
   add('peak RSS (MiB)', fmt(r.memory.peakRssBytes / 2 ** 20, 0));
   if (r.nonFinite > 0) add('non-finite cache values', String(r.nonFinite));

@@ -2,15 +2,14 @@
 // load (models, tokenizers, ORT sessions, encoded graphs) for the next job. evaluate() pays model load
 // and graph build on every call; a worker that takes one model's sweep cells back to back pays them once.
 //
-// Cancellation is cooperative, as in evaluate(): an abort sets a shared-memory flag the thread checks
+// Cancellation is cooperative, as in evaluate(): an abort sets a flag the thread (or process) checks
 // before every prefill and step, and the caller's promise rejects at once. The thread is never
 // terminated while it may be inside an ONNX Runtime call (that kills the process); only a thread that
 // does not come back within the grace period, or that dies, is replaced, and the next job gets a fresh one.
-import type { Worker } from 'node:worker_threads';
 import type { EvalOptions, EvalResult, EvaluateControls } from '../evaluation';
 import { validateEvalOptions, type InternalEvalOptions } from '../protocols/run-evaluation';
-import { emptyCounters, type HostMessage, type HostRequest, type HostThreadConfig, type ThreadCounters, type ThreadState } from './host-protocol';
-import { startEngineThread } from './start-thread';
+import { emptyCounters, type HostMessage, type HostThreadConfig, type ThreadCounters, type ThreadState } from './host-protocol';
+import { startHostChannel, type HostChannel, type HostIsolation } from './host-channel';
 import { abortError, reviveError, threadLostError } from './thread-errors';
 
 export interface EvaluationHostOptions {
@@ -22,14 +21,24 @@ export interface EvaluationHostOptions {
   abortGraceMs?: number;
   /** A job running longer than this is aborted (rejects with EvaluationTimeoutError). Default: no limit. */
   jobTimeoutMs?: number;
+  /**
+   * Where the loop runs: 'thread' (default), a worker thread of this process; 'process', a child process
+   * of its own, for sessions that need process-wide ONNX Runtime settings (the WebGPU size-exact buffer
+   * cache). Such a process starts afresh for every new model, since what ORT keeps outlives the sessions.
+   */
+  isolation?: HostIsolation;
 }
 
 export interface EvaluationHostStats extends ThreadCounters {
   /** Threads started; more than 1 means a thread died or hung and was replaced. */
   threadStarts: number;
   threadsReplaced: number;
+  /** Processes closed because the next job wanted another model (isolation 'process'). */
+  processesRecycled: number;
   /** Model specs loaded in the current thread, least recently used first. */
   loadedModels: string[];
+  /** The process of the current loop after its last job (0 before one): this one's for a thread, a child's for a process. */
+  pid: number;
   /** Jobs waiting for the thread. */
   queued: number;
   busy: boolean;
@@ -56,15 +65,18 @@ export class EvaluationHost {
   private readonly config: HostThreadConfig;
   private readonly abortGraceMs: number;
   private readonly jobTimeoutMs: number | undefined;
-  private thread: Worker | null = null;
+  private thread: HostChannel | null = null;
+  private readonly isolation: HostIsolation;
   private running: Job | null = null;
   private readonly queue: Job[] = [];
   private nextId = 1;
   private closing: Promise<void> | null = null;
   private threadStarts = 0;
   private threadsReplaced = 0;
+  private processesRecycled = 0;
+  private recycling: Promise<void> | null = null;
   private retired: ThreadCounters = emptyCounters();
-  private threadState: ThreadState = { counters: emptyCounters(), loadedModels: [] };
+  private threadState: ThreadState = { counters: emptyCounters(), loadedModels: [], pid: 0 };
 
   constructor(options: EvaluationHostOptions = {}) {
     const maxModels = options.maxModels ?? 1;
@@ -74,6 +86,8 @@ export class EvaluationHost {
     this.config = { maxModels, maxSessions };
     this.abortGraceMs = options.abortGraceMs ?? 30_000;
     this.jobTimeoutMs = options.jobTimeoutMs;
+    this.isolation = options.isolation ?? 'thread';
+    if (this.isolation !== 'thread' && this.isolation !== 'process') throw new Error(`isolation: got ${JSON.stringify(options.isolation)}, allowed: thread, process`);
   }
 
   /** Same contract as evaluate(): the full record, progress callbacks, AbortError on abort, errors naming the field. */
@@ -96,7 +110,7 @@ export class EvaluationHost {
   stats(): EvaluationHostStats {
     const c = this.threadState.counters;
     const sum = Object.fromEntries(Object.entries(this.retired).map(([k, v]) => [k, v + c[k as keyof ThreadCounters]])) as unknown as ThreadCounters;
-    return { ...sum, threadStarts: this.threadStarts, threadsReplaced: this.threadsReplaced, loadedModels: [...this.threadState.loadedModels], queued: this.queue.length, busy: this.busy };
+    return { ...sum, threadStarts: this.threadStarts, threadsReplaced: this.threadsReplaced, processesRecycled: this.processesRecycled, loadedModels: [...this.threadState.loadedModels], pid: this.threadState.pid, queued: this.queue.length, busy: this.busy };
   }
 
   /** A job is running (or an aborted one winding down) or waiting. */
@@ -117,26 +131,32 @@ export class EvaluationHost {
     this.closing ??= (async () => {
       for (const job of this.queue.splice(0)) this.settle(job, () => job.reject(new Error('evaluation host: closed')));
       while (this.running) await new Promise((r) => setTimeout(r, 20));
+      await this.recycling;
       const thread = this.thread;
-      if (!thread) return;
-      const exited = new Promise<void>((r) => thread.once('exit', () => r()));
-      thread.ref(); // the caller awaits the close
-      thread.postMessage({ type: 'close' } satisfies HostRequest);
-      const timer = setTimeout(() => this.retire(thread, 'did not close'), this.abortGraceMs);
-      await exited;
-      clearTimeout(timer);
+      if (thread) await this.endLoop(thread, () => this.retire(thread, 'did not close'));
     })();
     return this.closing;
   }
 
   private pump(): void {
-    if (this.running || this.queue.length === 0) return;
-    const job = this.queue.shift()!;
+    if (this.running || this.queue.length === 0 || this.recycling) return;
+    const job = this.queue[0];
+    const held = this.threadState.loadedModels;
+    if (this.thread && this.isolation === 'process' && held.length > 0 && !held.includes(job.options.model)) {
+      this.recycling = this.recycle(this.thread).then(() => {
+        this.recycling = null;
+        this.pump();
+      });
+      return;
+    }
+    this.queue.shift();
     const thread = this.thread ?? this.startThread();
     this.running = job;
     thread.ref(); // a running job keeps the process alive, as evaluate() does
     const { crashThread, ...internal } = job.internal;
-    thread.postMessage({ type: 'job', id: job.id, options: job.options, internal, abortFlag: job.abortFlag, crashThread } satisfies HostRequest);
+    // Shared memory reaches a thread, not a process; a process hears the 'abort' message instead.
+    const abortFlag = thread.isolation === 'thread' ? job.abortFlag : undefined;
+    thread.post({ type: 'job', id: job.id, options: job.options, internal, abortFlag, crashThread });
     if (this.jobTimeoutMs !== undefined) {
       const timeout = new Error(`evaluation: exceeded jobTimeoutMs (${this.jobTimeoutMs} ms) on ${job.options.model} / ${job.options.data}`);
       timeout.name = 'EvaluationTimeoutError';
@@ -144,11 +164,27 @@ export class EvaluationHost {
     }
   }
 
-  private startThread(): Worker {
-    const thread = startEngineThread(new URL('./host-thread.ts', import.meta.url), this.config);
+  /** Closes a process that holds another model (its sessions, then the process), so the next job gets a fresh one. */
+  private async recycle(thread: HostChannel): Promise<void> {
+    await this.endLoop(thread, () => thread.stop());
+    this.processesRecycled++;
+  }
+
+  /** Asks the loop to release its sessions and end; `onTimeout` runs if it has not ended within the grace period. */
+  private async endLoop(thread: HostChannel, onTimeout: () => void): Promise<void> {
+    const exited = new Promise<void>((r) => thread.once('exit', () => r()));
+    thread.ref(); // the caller awaits the end
+    thread.post({ type: 'close' });
+    const timer = setTimeout(onTimeout, this.abortGraceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  private startThread(): HostChannel {
+    const thread = startHostChannel(this.isolation, this.config);
     this.thread = thread;
     this.threadStarts++;
-    this.threadState = { counters: emptyCounters(), loadedModels: [] };
+    this.threadState = { counters: emptyCounters(), loadedModels: [], pid: 0 };
     thread.on('message', (message: HostMessage) => this.onMessage(thread, message));
     // 'error' (an uncaught exception, or ERR_WORKER_OUT_OF_MEMORY) is followed by 'exit'; the first one counts.
     thread.on('error', (error) => this.onThreadLost(thread, error));
@@ -156,7 +192,7 @@ export class EvaluationHost {
     return thread;
   }
 
-  private onMessage(thread: Worker, message: HostMessage): void {
+  private onMessage(thread: HostChannel, message: HostMessage): void {
     if (thread !== this.thread) return;
     if (message.type === 'closed') {
       this.threadState = message.state;
@@ -208,15 +244,16 @@ export class EvaluationHost {
     this.settle(job, () => job.reject(reason));
     const thread = this.thread;
     if (thread && this.running === job) {
+      thread.post({ type: 'abort', id: job.id });
       // Only a thread that does not reach its next step in time is replaced (terminating one inside an
       // ONNX Runtime call would take the process down with it).
       job.timers.push(setTimeout(() => this.running === job && this.thread === thread && this.retire(thread, 'did not stop after an abort'), this.abortGraceMs));
     }
   }
 
-  private onThreadLost(thread: Worker, error: unknown): void {
+  private onThreadLost(thread: HostChannel, error: unknown): void {
     if (thread !== this.thread) return;
-    this.forget(thread, this.closing === null);
+    this.forget(thread, this.closing === null && this.recycling === null);
     const job = this.running;
     if (job) {
       this.settle(job, () => job.reject(error));
@@ -225,10 +262,10 @@ export class EvaluationHost {
   }
 
   /** Terminates a thread that hangs (an abort or close it did not honour in time); the next job starts a fresh one. */
-  private retire(thread: Worker, why: string): void {
+  private retire(thread: HostChannel, why: string): void {
     if (thread !== this.thread) return;
     this.forget(thread, this.closing === null);
-    void thread.terminate();
+    thread.stop();
     const job = this.running;
     if (job) {
       this.settle(job, () => job.reject(threadLostError(job.options, why)));
@@ -236,11 +273,11 @@ export class EvaluationHost {
     }
   }
 
-  private forget(thread: Worker, replaced: boolean): void {
+  private forget(thread: HostChannel, replaced: boolean): void {
     this.thread = null;
     if (replaced) this.threadsReplaced++;
     for (const k of Object.keys(this.retired) as (keyof ThreadCounters)[]) this.retired[k] += this.threadState.counters[k];
-    this.threadState = { counters: emptyCounters(), loadedModels: [] };
+    this.threadState = { counters: emptyCounters(), loadedModels: [], pid: 0 };
     thread.unref();
   }
 }

@@ -18,6 +18,8 @@ export interface ThreadState {
   counters: ThreadCounters;
   /** Model specs held now, least recently used first. */
   loadedModels: string[];
+  /** The process the loop runs in (the caller's own for a thread). */
+  pid: number;
 }
 
 export interface HostThreadConfig {
@@ -32,11 +34,14 @@ export type HostRequest =
       options: EvalOptions;
       internal: InternalEvalOptions;
       /** Int32Array over a SharedArrayBuffer; element 0 becomes 1 when the caller aborts. Shared memory,
-       * not a message: a busy synchronous loop (the reference engine) never reads its messages. */
-      abortFlag: Int32Array;
+       * not a message: a busy synchronous loop (the reference engine) never reads its messages. Threads
+       * only (memory is not shared with a child process, which hears the 'abort' message instead). */
+      abortFlag?: Int32Array;
       /** Tests only: the thread throws outside any job's promise chain, which kills it. */
       crashThread?: boolean;
     }
+  /** Stops job `id` at its next step (handled at once, not queued behind the job). */
+  | { type: 'abort'; id: number }
   | { type: 'close' };
 
 export type HostMessage =

@@ -10,14 +10,14 @@ export type {
   RopeScaling,
 } from './config';
 export { layerWeightSizes, validateModelConfig } from './config';
-export { llama2cConfig, loadLlama2c, parseLlama2c } from './llama2c';
+export { llama2cConfig, loadLlama2c, parseLlama2c, readLlama2cConfig } from './llama2c';
 export type { HfConfigJson } from './hf-config';
 export { normalizeHfConfig, SUPPORTED_ARCHITECTURES } from './hf-config';
 export type { HfTensorSpec } from './hf-tensors';
 export { assembleWeights, hfTensorSpecs } from './hf-tensors';
 export { loadHuggingFace, readHfConfig, SAFETENSORS_INDEX } from './huggingface';
 export type { BundledModelName, ModelSource } from './load';
-export { BUNDLED_MODELS, ENGINE_ASSETS_DIR, loadModel, resolveModelSpec } from './load';
+export { BUNDLED_MODELS, ENGINE_ASSETS_DIR, loadModel, readModelConfig, resolveModelSpec } from './load';
 export { fileSha256, weightsHash } from './hash';
 export type { StorageDtype } from './dtype';
 export { bfloat16ToFloat, decodeToFloat32, DTYPE_BYTES, encodeFromFloat32, floatToBfloat16, floatToHalf, halfToFloat } from './dtype';

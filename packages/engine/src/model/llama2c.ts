@@ -1,6 +1,6 @@
 // Loader for llama2.c "legacy" checkpoints (the bundled stories260K). Format: see assets/stories260k/SOURCE.txt.
 // Header 7 x int32 LE, then float32 tensors stacked over layers, each matrix row-major [out, in].
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { LayerWeights, LoadedModel, ModelConfig, ModelWeights } from './config';
 import { validateModelConfig } from './config';
@@ -35,6 +35,21 @@ export function llama2cConfig(header: Int32Array): ModelConfig {
     eosId: 2,
     eosIds: [2],
   };
+}
+
+/** The config of a llama2.c checkpoint from its header alone (no weights read). */
+export function readLlama2cConfig(path: string): ModelConfig {
+  const header = new Int32Array(HEADER_INTS);
+  const fd = openSync(path, 'r');
+  try {
+    const read = readSync(fd, new Uint8Array(header.buffer), 0, HEADER_BYTES, 0);
+    if (read < HEADER_BYTES) throw new Error(`${path}: truncated llama2.c checkpoint (${read} bytes, header needs ${HEADER_BYTES})`);
+  } finally {
+    closeSync(fd);
+  }
+  const config = llama2cConfig(header);
+  validateModelConfig(config, path);
+  return config;
 }
 
 /** Parses a llama2.c checkpoint held in memory; `file` names it in errors. */

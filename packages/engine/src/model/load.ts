@@ -2,9 +2,9 @@
 import { existsSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { LoadedModel } from './config';
-import { loadHuggingFace } from './huggingface';
-import { loadLlama2c } from './llama2c';
+import type { LoadedModel, ModelConfig } from './config';
+import { loadHuggingFace, readHfConfig } from './huggingface';
+import { loadLlama2c, readLlama2cConfig } from './llama2c';
 
 /** packages/engine/assets, resolved from this file so it works from any working directory. */
 // Overridable for bundles (esbuild moves import.meta.url) and images that keep assets elsewhere.
@@ -44,4 +44,10 @@ export function resolveModelSpec(spec: string): ModelSource {
 export async function loadModel(spec: string): Promise<LoadedModel> {
   const source = resolveModelSpec(spec);
   return source.format === 'llama2c' ? loadLlama2c(source.path, spec) : loadHuggingFace(source.path, spec);
+}
+
+/** A model spec's config without its weights (config.json, or a llama2.c header). */
+export function readModelConfig(spec: string): ModelConfig {
+  const source = resolveModelSpec(spec);
+  return source.format === 'llama2c' ? readLlama2cConfig(source.path) : readHfConfig(source.path);
 }

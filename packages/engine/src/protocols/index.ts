@@ -11,3 +11,5 @@ export { ProgressTracker } from './progress';
 export { TimedSession } from './timed-session';
 export { ReferenceDecoderSession } from './reference-session';
 export { KvCacheStream, tokenUnit } from './kv-cache-state';
+export { kvRowsFor } from './kv-rows-for';
+export type { KvRowsDecision } from './kv-rows-for';

@@ -194,7 +194,11 @@ export async function runEvaluation(
         ratioToFp16: kvBytesPerToken / fp16BytesPerToken,
         peakRssBytes: process.resourceUsage().maxRSS * 1024,
       },
-      speed: { tokensPerSecond: quantized.tokensPerSecond, wallSeconds: (performance.now() - started) / 1000 },
+      speed: {
+        tokensPerSecond: quantized.tokensPerSecond,
+        wallSeconds: (performance.now() - started) / 1000,
+        ...(quantized.medianStepMs !== null ? { decodeStepMs: quantized.medianStepMs } : {}),
+      },
       provider: quantized.provider,
       // Reserved rows change a GPU run's speed, never its numbers: said where the device is.
       device: (quantized.provider === 'cpu' ? `${cpus()[0]?.model ?? 'cpu'} (${cpus().length} cores)` : quantized.provider) + (quantized.kvRows === 'reserve' ? ', cache rows reserved' : ''),

@@ -6,6 +6,8 @@ import type { DecoderSession } from '../session';
 export class TimedSession extends ForwardingSession {
   tokens = 0;
   seconds = 0;
+  /** Each decode step's time (ms), for the median step: the speed a cache policy changes most. */
+  readonly stepMs: number[] = [];
 
   /** `beforeCall` runs before every prefill and step (cancellation checks throw from it). */
   constructor(
@@ -28,12 +30,22 @@ export class TimedSession extends ForwardingSession {
     this.beforeCall();
     const t0 = performance.now();
     const logits = await this.inner.step(token);
-    this.seconds += (performance.now() - t0) / 1000;
+    const ms = performance.now() - t0;
+    this.seconds += ms / 1000;
+    this.stepMs.push(ms);
     this.tokens++;
     return logits;
   }
 
   get tokensPerSecond(): number {
     return this.seconds > 0 ? this.tokens / this.seconds : 0;
+  }
+
+  /** The median decode step (ms), or null before the first step. */
+  get medianStepMs(): number | null {
+    if (this.stepMs.length === 0) return null;
+    const sorted = [...this.stepMs].sort((a, b) => a - b);
+    const mid = sorted.length >> 1;
+    return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
   }
 }

@@ -96,12 +96,24 @@ export interface OnnxSessionOptions {
 export const KV_ROWS = ['exact', 'reserve', 'auto'] as const;
 export type KvRows = (typeof KV_ROWS)[number];
 
-/** 'auto' -> 'reserve' when fused attention reads the cache and the policy can place rows (reserveBlocker), else 'exact'. */
+/** The attention a session gets when OnnxSessionOptions.attention is not set. */
+export function defaultAttention(provider: ExecutionProvider, config: ModelConfig): 'plain' | 'fused' {
+  // GroupQueryAttention takes head sizes that are multiples of 16 (stories260K's 8 is not). Its sliding
+  // window matches the reference on WebGPU too (gpu-consistency-window.md) and is faster there than plain ops.
+  return isGpuProvider(provider) && config.headDim % 16 === 0 ? 'fused' : 'plain';
+}
+
+/** What a session lacks for rows reserved ahead, or null: fused attention, and a policy that can place rows (reserveBlocker). */
+export function kvRowsBlocker(attention: 'plain' | 'fused', policy: CachePolicy, config: ModelConfig): string | null {
+  if (attention !== 'fused') return 'fused attention (GroupQueryAttention reads a right-padded past; the plain graph attends to every row)';
+  return policy.quant === null ? null : reserveBlocker(policy, layerCodecs(policy, config)!);
+}
+
+/** 'auto' -> 'reserve' where kvRowsBlocker finds nothing, else 'exact'. */
 function resolveKvRows(kvRows: KvRows, attention: 'plain' | 'fused', policy: CachePolicy, config: ModelConfig): 'exact' | 'reserve' {
   if (!KV_ROWS.includes(kvRows)) throw new CachePolicyError('kvRows', `got ${JSON.stringify(kvRows)}, allowed: ${KV_ROWS.join(', ')}`);
   if (kvRows !== 'auto') return kvRows;
-  if (attention !== 'fused') return 'exact';
-  return policy.quant === null || reserveBlocker(policy, layerCodecs(policy, config)!) === null ? 'reserve' : 'exact';
+  return kvRowsBlocker(attention, policy, config) === null ? 'reserve' : 'exact';
 }
 
 const DEFAULT_MAX_CONTEXT = 16384;
@@ -131,10 +143,8 @@ export async function createOnnxSession(model: SessionModel, policy: CachePolicy
     throw new CachePolicyError('layerStatsTokens', `got ${layerStatsTokens}, allowed: an integer >= 0 (0 = no per-layer statistics)`);
   }
   const onDevice = isGpuProvider(provider);
-  // GroupQueryAttention takes head sizes that are multiples of 16 (stories260K's 8 is not). Its sliding
-  // window matches the reference on WebGPU too (gpu-consistency-window.md) and is faster there than plain ops.
   const fusable = config.headDim % 16 === 0;
-  const attention = options.attention ?? (onDevice && fusable ? 'fused' : 'plain');
+  const attention = options.attention ?? defaultAttention(provider, config);
   if (attention !== 'plain' && attention !== 'fused') throw new CachePolicyError('attention', `got ${JSON.stringify(attention)}, allowed: plain, fused`);
   if (attention === 'fused' && !fusable) throw new CachePolicyError('attention', `fused needs a head_dim that is a multiple of 16 (GroupQueryAttention); this model has head_dim ${config.headDim}: use plain`);
   const splitKChunk = options.splitK ?? (onDevice ? SPLIT_K_CHUNK : 0);

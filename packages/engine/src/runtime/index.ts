@@ -1,4 +1,4 @@
-export { createOnnxSession } from './create-session';
+export { createOnnxSession, defaultAttention, kvRowsBlocker } from './create-session';
 export type { KvRows, OnnxSessionOptions, SessionModel } from './create-session';
 export { KV_ROWS } from './create-session';
 export { OnnxDecoderSession } from './onnx-session';
