@@ -59,6 +59,8 @@ describe('EvaluationHost', () => {
     expect(host.stats()).toMatchObject({ threadStarts: 1, threadsReplaced: 0, jobs: 3, modelLoads: 1, modelHits: 2, loadedModels: ['stories260k'], busy: false });
     // The full-precision session serves every job; a new bit split opens one new session (at most 2 alive).
     expect(host.stats()).toMatchObject({ sessionCreates: 3, sessionReuses: 3, sessionDisposals: 1 });
+    // The float64 cache sample (attention metrics) is the same for every job of one model and data set: computed once.
+    expect(host.stats().sampleHits).toBe(2);
     expect(host.holds('stories260k')).toBe(true);
 
     // Pooled sessions are cleared between jobs: the numbers equal a fresh thread's.

@@ -2,7 +2,7 @@
 // the feature (so the check does not restate the implementation).
 import { describe, expect, it } from 'vitest';
 import type { ModelConfig, ModelWeights } from '../src/model';
-import { presetConfig, randomModelWeights } from '../src/model';
+import { presetConfig, randomModelWeights, TINY_PRESET_NAMES } from '../src/model';
 import { ReferenceModel, ropeInverseFrequencies } from '../src/reference';
 
 const TOKENS = [5, 17, 250, 3, 99, 42, 42, 7, 300, 11];
@@ -159,9 +159,33 @@ describe('reference forward: family features', () => {
     expect(zeroV.keyCache[0].some((x) => x !== 0)).toBe(true);
   });
 
+  it('a block of tokens gives the same caches, queries and last logits as token by token, bit for bit, in every family', () => {
+    // Sliding window 3 and a hook that rounds stored keys: both must act per position inside a block too.
+    const round = (_l: number, kind: string, v: Float64Array) => (kind === 'k' ? v.map((x) => Math.round(x * 64) / 64) : v);
+    for (const preset of TINY_PRESET_NAMES) {
+      const config: ModelConfig = preset === 'tiny-mistral' ? { ...presetConfig(preset), slidingWindow: 3 } : presetConfig(preset);
+      const w = randomModelWeights(config, 8, 0.2);
+      const queries = (into: number[][]) => (l: number, q: Float64Array, pos: number) => l === 1 && (into[pos] = [...q]);
+      const [oneQ, blockQ]: number[][][] = [[], []];
+      const one = new ReferenceModel(config, w, { storeTransform: round, onQuery: queries(oneQ) });
+      const block = new ReferenceModel(config, w, { storeTransform: round, onQuery: queries(blockQ) });
+      const logits = TOKENS.map((t, pos) => one.forward(t, pos));
+      // 3 + 6 + 1 tokens: blocks longer and shorter than the matmul's 4 tokens at a time, then one token.
+      block.forwardBlock(TOKENS.slice(0, 3), 0, { logits: false });
+      expect(block.forwardBlock(TOKENS.slice(3, 9), 3)).toEqual(logits[8]);
+      expect(block.forwardBlock(TOKENS.slice(9), 9)).toEqual(logits[9]);
+      expect(block.keyCache, preset).toEqual(one.keyCache);
+      expect(block.valueCache, preset).toEqual(one.valueCache);
+      expect(blockQ, preset).toEqual(oneQ);
+    }
+  });
+
   it('rejects tokens outside the vocabulary and positions outside the cache', () => {
     const model = new ReferenceModel(base, weights, { maxSequence: 4 });
     expect(() => model.forward(base.vocabSize, 0)).toThrow(/outside vocabulary/);
     expect(() => model.forward(0, 4)).toThrow(/outside cache capacity/);
+    expect(() => model.forwardBlock([1, 2, 3], 2)).toThrow(/position 4 outside cache capacity/);
+    expect(() => model.forwardBlock([1, base.vocabSize], 0)).toThrow(/outside vocabulary/);
+    expect(() => model.forwardBlock([], 0)).toThrow(/no tokens/);
   });
 });

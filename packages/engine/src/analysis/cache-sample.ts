@@ -47,7 +47,7 @@ export function sampleKvCache(
   const invFreq = ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling);
   for (const doc of documents) {
     model.reset();
-    for (let pos = 0; pos < doc.length; pos++) model.forward(doc[pos], pos);
+    model.forwardBlock(doc, 0, { logits: false }); // the whole document at once: each weight read once
     for (let l = 0; l < config.layers; l++) {
       const { keys, keysPreRope, values } = out[l];
       for (let pos = 0; pos < doc.length; pos++) {

@@ -12,6 +12,8 @@ export interface ThreadCounters {
   sessionCreates: number;
   sessionReuses: number;
   sessionDisposals: number;
+  /** Float64 cache samples (attention metrics, budgets) served from an earlier job of the same model and documents. */
+  sampleHits: number;
 }
 
 export interface ThreadState {
@@ -50,4 +52,4 @@ export type HostMessage =
   | { type: 'error'; id: number; error: SerializedError; state: ThreadState }
   | { type: 'closed'; state: ThreadState };
 
-export const emptyCounters = (): ThreadCounters => ({ jobs: 0, modelLoads: 0, modelHits: 0, modelEvictions: 0, sessionCreates: 0, sessionReuses: 0, sessionDisposals: 0 });
+export const emptyCounters = (): ThreadCounters => ({ jobs: 0, modelLoads: 0, modelHits: 0, modelEvictions: 0, sessionCreates: 0, sessionReuses: 0, sessionDisposals: 0, sampleHits: 0 });

@@ -4,6 +4,7 @@
 // loads again; the weights' sha256 (computed once, at load) identifies the model to the graph cache.
 import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { runCacheSample, type RunCacheSample } from '../analysis/run-attention-stats';
 import type { CachePolicy, EvalOptions } from '../evaluation';
 import type { LoadedModel } from '../model/config';
 import { loadModel, resolveModelSpec } from '../model/load';
@@ -24,6 +25,8 @@ interface CachedModel {
   fileBytes: number;
   model: Promise<LoadedModel>;
   tokenizer?: Promise<TextTokenizer>;
+  /** The last cache sample: a sweep's cells of one model and data set sample the same documents. */
+  sample?: { documents: string; sample: RunCacheSample | null };
 }
 
 /** The resolved files of a spec and a fingerprint of their size and mtime. */
@@ -60,6 +63,7 @@ export class ModelCache {
       loadModel: (spec) => this.model(spec),
       loadTokenizer: (spec) => this.tokenizer(spec),
       openOnnxSession: (model, policy, options) => this.session(model, policy, options),
+      cacheSample: (model, documents) => this.cacheSample(model, documents),
     };
   }
 
@@ -109,7 +113,19 @@ export class ModelCache {
     return entry.tokenizer;
   }
 
-  private session(model: LoadedModel, policy: CachePolicy, options: EvalOptions) {
+  private cacheSample(model: LoadedModel, documents: number[][]): RunCacheSample | null {
+    const entry = [...this.entries.values()].find((e) => e.key === this.keys.get(model));
+    const key = JSON.stringify(documents);
+    if (entry?.sample?.documents === key) {
+      this.counters.sampleHits++;
+      return entry.sample.sample;
+    }
+    const sample = runCacheSample(model.config, model.weights, documents);
+    if (entry) entry.sample = { documents: key, sample };
+    return sample;
+  }
+
+    private session(model: LoadedModel, policy: CachePolicy, options: EvalOptions) {
     const modelKey = this.keys.get(model) ?? model.provenance.weightsSha256;
     const key = sessionKey({ policy, provider: options.provider, sessionOptions: options.sessionOptions ?? null, weightBits: options.weightBits ?? 16, kvRows: options.kvRows ?? 'exact' });
     return this.sessions.lease(modelKey, key, () => createOnnxSession(model, policy, onnxSessionOptions(options)));

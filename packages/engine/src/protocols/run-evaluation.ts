@@ -40,6 +40,8 @@ export interface EvaluationResources {
   loadModel(spec: string): Promise<LoadedModel>;
   loadTokenizer(spec: string): Promise<TextTokenizer>;
   openOnnxSession(model: LoadedModel, policy: CachePolicy, options: EvalOptions): Promise<DecoderSession>;
+  /** The float64 reference's cache over sample documents; default runCacheSample (a host keeps the last one per model). */
+  cacheSample?(model: LoadedModel, documents: number[][]): RunCacheSample | null;
 }
 
 const freshResources: EvaluationResources = {
@@ -141,7 +143,7 @@ export async function runEvaluation(
   const sample = () => {
     if (sampled === undefined) {
       const documents = sampleTokenDocuments(sampleTexts(dataset.data, 16), (t) => tokenizer.encode(t, { bos: true }), ATTENTION_SAMPLE.documents, ATTENTION_SAMPLE.tokens);
-      sampled = runCacheSample(model.config, model.weights, documents);
+      sampled = resources.cacheSample ? resources.cacheSample(model, documents) : runCacheSample(model.config, model.weights, documents);
     }
     return sampled;
   };

@@ -24,13 +24,42 @@ export interface ReferenceOptions {
   onQuery?: (layer: number, q: Float64Array, pos: number) => void;
 }
 
-/** y[out] = W[out, in] x[in] (+ bias). */
-function matmul(y: Float64Array, x: Float64Array, w: Float32Array, rows: number, cols: number, bias?: Float32Array): void {
+/**
+ * y[t, out] = W[out, in] x[t, in] (+ bias) for `tokens` rows of x. Each weight row is read once for all
+ * tokens (four at a time), and every dot product still sums over `in` in order, so the result is the same,
+ * bit for bit, as one token at a time.
+ */
+function matmul(y: Float64Array, x: Float64Array, w: Float32Array, rows: number, cols: number, bias?: Float32Array, tokens = 1): void {
   for (let r = 0; r < rows; r++) {
-    let sum = 0;
     const offset = r * cols;
-    for (let c = 0; c < cols; c++) sum += w[offset + c] * x[c];
-    y[r] = bias ? sum + bias[r] : sum;
+    let t = 0;
+    for (; t + 4 <= tokens; t += 4) {
+      const x0 = t * cols;
+      const x1 = x0 + cols;
+      const x2 = x1 + cols;
+      const x3 = x2 + cols;
+      let s0 = 0;
+      let s1 = 0;
+      let s2 = 0;
+      let s3 = 0;
+      for (let c = 0; c < cols; c++) {
+        const wc = w[offset + c];
+        s0 += wc * x[x0 + c];
+        s1 += wc * x[x1 + c];
+        s2 += wc * x[x2 + c];
+        s3 += wc * x[x3 + c];
+      }
+      y[t * rows + r] = bias ? s0 + bias[r] : s0;
+      y[(t + 1) * rows + r] = bias ? s1 + bias[r] : s1;
+      y[(t + 2) * rows + r] = bias ? s2 + bias[r] : s2;
+      y[(t + 3) * rows + r] = bias ? s3 + bias[r] : s3;
+    }
+    for (; t < tokens; t++) {
+      const xt = t * cols;
+      let sum = 0;
+      for (let c = 0; c < cols; c++) sum += w[offset + c] * x[xt + c];
+      y[t * rows + r] = bias ? sum + bias[r] : sum;
+    }
   }
 }
 
@@ -84,99 +113,123 @@ export class ReferenceModel {
 
   /** Runs token `token` at position `pos` (positions 0..pos-1 must already be cached); returns logits [vocab]. */
   forward(token: number, pos: number): Float64Array {
+    return this.forwardBlock([token], pos)!;
+  }
+
+  /**
+   * Runs `tokens` at positions pos, pos+1, ... (positions 0..pos-1 must already be cached), layer by layer
+   * for the whole block: the same numbers as forward() token by token, with every weight read once per
+   * block. Returns the last token's logits, or null with `logits: false` (cache samples need none).
+   */
+  forwardBlock(tokens: readonly number[], pos: number, options: { logits?: boolean } = {}): Float64Array | null {
     const c = this.config;
     const w = this.weights;
-    if (!Number.isInteger(token) || token < 0 || token >= c.vocabSize) {
-      throw new Error(`token ${token} outside vocabulary [0, ${c.vocabSize})`);
+    const n = tokens.length;
+    if (n === 0) throw new Error('forwardBlock: no tokens');
+    for (const token of tokens) {
+      if (!Number.isInteger(token) || token < 0 || token >= c.vocabSize) {
+        throw new Error(`token ${token} outside vocabulary [0, ${c.vocabSize})`);
+      }
     }
-    if (!Number.isInteger(pos) || pos < 0 || pos >= this.maxSequence) {
-      throw new Error(`position ${pos} outside cache capacity [0, ${this.maxSequence})`);
+    if (!Number.isInteger(pos) || pos < 0 || pos + n > this.maxSequence) {
+      throw new Error(`position ${Number.isInteger(pos) && pos >= 0 ? pos + n - 1 : pos} outside cache capacity [0, ${this.maxSequence})`);
     }
     const dim = c.hiddenSize;
     const headDim = c.headDim;
     const qDim = c.heads * headDim;
     const kvDim = c.kvHeads * headDim;
+    const hidden = c.intermediateSize;
     const groupSize = c.heads / c.kvHeads; // query heads sharing one KV head (GQA)
+    const row = (a: Float64Array, width: number, t: number) => a.subarray(t * width, (t + 1) * width);
 
-    // x = embedding row of the token
-    const x = new Float64Array(dim);
-    for (let i = 0; i < dim; i++) x[i] = w.embed[token * dim + i];
+    // x[t] = embedding row of token t
+    const x = new Float64Array(n * dim);
+    for (let t = 0; t < n; t++) for (let i = 0; i < dim; i++) x[t * dim + i] = w.embed[tokens[t] * dim + i];
 
-    const xb = new Float64Array(dim);
-    const q = new Float64Array(qDim);
-    const k = new Float64Array(kvDim);
-    const v = new Float64Array(kvDim);
-    const attnOut = new Float64Array(qDim);
-    const hb = new Float64Array(c.intermediateSize);
-    const hb2 = new Float64Array(c.intermediateSize);
-    const scores = new Float64Array(pos + 1);
+    const xb = new Float64Array(n * dim);
+    const q = new Float64Array(n * qDim);
+    const k = new Float64Array(n * kvDim);
+    const v = new Float64Array(n * kvDim);
+    const attnOut = new Float64Array(n * qDim);
+    const hb = new Float64Array(n * hidden);
+    const hb2 = new Float64Array(n * hidden);
+    const scores = new Float64Array(pos + n);
 
     for (let l = 0; l < c.layers; l++) {
       const lw: LayerWeights = w.layers[l];
 
       // --- attention ---
-      rmsNorm(xb, x, lw.attnNorm, c.rmsEps);
-      matmul(q, xb, lw.wq, qDim, dim, lw.bq);
-      matmul(k, xb, lw.wk, kvDim, dim, lw.bk);
-      matmul(v, xb, lw.wv, kvDim, dim, lw.bv);
-      if (c.qkNorm) {
-        // Qwen3: RMSNorm over each head separately, before RoPE.
-        for (let h = 0; h < c.heads; h++) rmsNorm(q, q, lw.qNorm!, c.rmsEps, h * headDim, headDim);
-        for (let h = 0; h < c.kvHeads; h++) rmsNorm(k, k, lw.kNorm!, c.rmsEps, h * headDim, headDim);
-      }
-      applyRope(q, c.heads, pos, this.invFreq, c);
-      applyRope(k, c.kvHeads, pos, this.invFreq, c);
-      this.options.onQuery?.(l, q, pos);
-
-      const storedK = this.options.storeTransform ? this.options.storeTransform(l, 'k', k, pos) : k;
-      const storedV = this.options.storeTransform ? this.options.storeTransform(l, 'v', v, pos) : v;
-      this.keyCache[l].set(storedK.subarray(0, kvDim), pos * kvDim);
-      this.valueCache[l].set(storedV.subarray(0, kvDim), pos * kvDim);
-
-      const length = pos + 1;
-      const keys = this.options.attentionView
-        ? this.options.attentionView(l, 'k', this.keyCache[l].subarray(0, length * kvDim), length)
-        : this.keyCache[l];
-      const values = this.options.attentionView
-        ? this.options.attentionView(l, 'v', this.valueCache[l].subarray(0, length * kvDim), length)
-        : this.valueCache[l];
-
-      // Mistral sliding window: the last `slidingWindow` positions, the current one included.
-      const first = c.slidingWindow === null ? 0 : Math.max(0, pos - c.slidingWindow + 1);
-      const scale = 1 / Math.sqrt(headDim);
-      for (let h = 0; h < c.heads; h++) {
-        const kvHead = Math.floor(h / groupSize);
-        const qOff = h * headDim;
-        const n = pos + 1 - first;
-        for (let t = first; t <= pos; t++) {
-          const kOff = t * kvDim + kvHead * headDim;
-          let dot = 0;
-          for (let i = 0; i < headDim; i++) dot += q[qOff + i] * keys[kOff + i];
-          scores[t - first] = dot * scale;
+      for (let t = 0; t < n; t++) rmsNorm(row(xb, dim, t), row(x, dim, t), lw.attnNorm, c.rmsEps);
+      matmul(q, xb, lw.wq, qDim, dim, lw.bq, n);
+      matmul(k, xb, lw.wk, kvDim, dim, lw.bk, n);
+      matmul(v, xb, lw.wv, kvDim, dim, lw.bv, n);
+      for (let t = 0; t < n; t++) {
+        const [qt, kt, vt] = [row(q, qDim, t), row(k, kvDim, t), row(v, kvDim, t)];
+        if (c.qkNorm) {
+          // Qwen3: RMSNorm over each head separately, before RoPE.
+          for (let h = 0; h < c.heads; h++) rmsNorm(qt, qt, lw.qNorm!, c.rmsEps, h * headDim, headDim);
+          for (let h = 0; h < c.kvHeads; h++) rmsNorm(kt, kt, lw.kNorm!, c.rmsEps, h * headDim, headDim);
         }
-        softmaxInPlace(scores, n);
-        for (let i = 0; i < headDim; i++) attnOut[qOff + i] = 0;
-        for (let t = first; t <= pos; t++) {
-          const a = scores[t - first];
-          const vOff = t * kvDim + kvHead * headDim;
-          for (let i = 0; i < headDim; i++) attnOut[qOff + i] += a * values[vOff + i];
+        applyRope(qt, c.heads, pos + t, this.invFreq, c);
+        applyRope(kt, c.kvHeads, pos + t, this.invFreq, c);
+        this.options.onQuery?.(l, qt, pos + t);
+        const storedK = this.options.storeTransform ? this.options.storeTransform(l, 'k', kt, pos + t) : kt;
+        const storedV = this.options.storeTransform ? this.options.storeTransform(l, 'v', vt, pos + t) : vt;
+        this.keyCache[l].set(storedK.subarray(0, kvDim), (pos + t) * kvDim);
+        this.valueCache[l].set(storedV.subarray(0, kvDim), (pos + t) * kvDim);
+      }
+
+      // Token t attends to positions up to its own (those of later tokens are cached but not read).
+      for (let t = 0; t < n; t++) {
+        const at = pos + t;
+        const length = at + 1;
+        const keys = this.options.attentionView
+          ? this.options.attentionView(l, 'k', this.keyCache[l].subarray(0, length * kvDim), length)
+          : this.keyCache[l];
+        const values = this.options.attentionView
+          ? this.options.attentionView(l, 'v', this.valueCache[l].subarray(0, length * kvDim), length)
+          : this.valueCache[l];
+
+        // Mistral sliding window: the last `slidingWindow` positions, the current one included.
+        const first = c.slidingWindow === null ? 0 : Math.max(0, at - c.slidingWindow + 1);
+        const scale = 1 / Math.sqrt(headDim);
+        const qRow = t * qDim;
+        for (let h = 0; h < c.heads; h++) {
+          const kvHead = Math.floor(h / groupSize);
+          const qOff = qRow + h * headDim;
+          const span = at + 1 - first;
+          for (let s = first; s <= at; s++) {
+            const kOff = s * kvDim + kvHead * headDim;
+            let dot = 0;
+            for (let i = 0; i < headDim; i++) dot += q[qOff + i] * keys[kOff + i];
+            scores[s - first] = dot * scale;
+          }
+          softmaxInPlace(scores, span);
+          for (let i = 0; i < headDim; i++) attnOut[qOff + i] = 0;
+          for (let s = first; s <= at; s++) {
+            const a = scores[s - first];
+            const vOff = s * kvDim + kvHead * headDim;
+            for (let i = 0; i < headDim; i++) attnOut[qOff + i] += a * values[vOff + i];
+          }
         }
       }
-      matmul(xb, attnOut, lw.wo, dim, qDim);
-      for (let i = 0; i < dim; i++) x[i] += xb[i]; // residual
+      matmul(xb, attnOut, lw.wo, dim, qDim, undefined, n);
+      for (let i = 0; i < n * dim; i++) x[i] += xb[i]; // residual
 
       // --- SwiGLU MLP: down(silu(gate x) * up x) ---
-      rmsNorm(xb, x, lw.mlpNorm, c.rmsEps);
-      matmul(hb, xb, lw.wGate, c.intermediateSize, dim);
-      matmul(hb2, xb, lw.wUp, c.intermediateSize, dim);
-      for (let i = 0; i < c.intermediateSize; i++) hb[i] = silu(hb[i]) * hb2[i];
-      matmul(xb, hb, lw.wDown, dim, c.intermediateSize);
-      for (let i = 0; i < dim; i++) x[i] += xb[i]; // residual
+      for (let t = 0; t < n; t++) rmsNorm(row(xb, dim, t), row(x, dim, t), lw.mlpNorm, c.rmsEps);
+      matmul(hb, xb, lw.wGate, hidden, dim, undefined, n);
+      matmul(hb2, xb, lw.wUp, hidden, dim, undefined, n);
+      for (let i = 0; i < n * hidden; i++) hb[i] = silu(hb[i]) * hb2[i];
+      matmul(xb, hb, lw.wDown, dim, hidden, undefined, n);
+      for (let i = 0; i < n * dim; i++) x[i] += xb[i]; // residual
     }
 
-    rmsNorm(x, x, w.finalNorm, c.rmsEps);
+    if (options.logits === false) return null;
+    const last = row(x, dim, n - 1);
+    rmsNorm(last, last, w.finalNorm, c.rmsEps);
     const logits = new Float64Array(c.vocabSize);
-    matmul(logits, x, w.lmHead, c.vocabSize, dim);
+    matmul(logits, last, w.lmHead, c.vocabSize, dim);
     return logits;
   }
 }
