@@ -3,12 +3,12 @@
 // With 'auto' (the default) the runs that can reserve cache rows go to a child process with the
 // size-exact buffer cache; the others stay in a thread of this process with exact rows
 // (workers/inference/src/evaluation-hosts.ts). Each job is a ppl-decode of one long document (prompt
-// tokens, then --steps decode steps on the quantized and the full-precision session, evaluate()'s float32),
+// tokens, then --steps decode steps on the quantized and the full-precision session, in --dtype),
 // cache by cache, each over the prompt lengths. Prints, per job: the lane, the median
 // decode step of the quantized session (EvalResult.speed.decodeStepMs), the job's wall time and
 // nvidia-smi's memory.used after it.
 //   node .device/device-entry.mjs lanes [--model Llama-3.2-1B:16] [--rows exact,auto] [--prompts 1024,4096,7000]
-//     [--steps 64] [--caches fp16,K4V2,K4V2-per-channel] [--out FILE]
+//     [--steps 64] [--caches fp16,K4V2,K4V2-per-channel] [--dtype float32|float16] [--out FILE]
 // Needs KVBENCH_HOST_ENTRIES (the bundled host-thread.mjs and host-process.mjs: a bundle cannot start tsx).
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -58,6 +58,8 @@ export async function workerLanesMain(argv: string[]): Promise<void> {
       out: { type: 'string' },
       // cpu: a smoke test of the bundle off the GPU machine (every run then stays in a thread)
       provider: { type: 'string', default: 'webgpu' },
+      // EvalOptions.dtype (the run field computeDtype): float32 as evaluate() defaults, or float16
+      dtype: { type: 'string', default: 'float32' },
     },
   });
   if (!process.env.KVBENCH_HOST_ENTRIES) throw new Error('KVBENCH_HOST_ENTRIES: set it to the folder of the bundled host-thread.mjs and host-process.mjs (bench/gpu/README.md)');
@@ -74,7 +76,7 @@ export async function workerLanesMain(argv: string[]): Promise<void> {
     `# The worker's lanes on WebGPU: ${preset} (${layers} layers, random weights, vocabulary ${a.vocab}), ppl-decode of one long WikiText-2 document per job`,
     '',
     `\`node .device/device-entry.mjs lanes ${argv.join(' ')}\`; jobs through workers/inference's EvaluationHosts (1 slot, 1 model kept),`,
-    `evaluate()'s float32 sessions, ${steps} decode steps after the prompt on both sessions. memory.used before: ${memoryUsedMiB() ?? '-'} MiB.`,
+    `sessions in ${a.dtype}, ${steps} decode steps after the prompt on both sessions. memory.used before: ${memoryUsedMiB() ?? '-'} MiB.`,
     '',
     '| KVBENCH_KV_ROWS | job | prompt | cache | lane | rows | decode step, median (ms) | job wall (s) | memory.used after (MiB) |',
     '|---|---:|---:|---|---|---|---:|---:|---:|',
@@ -92,7 +94,7 @@ export async function workerLanesMain(argv: string[]): Promise<void> {
       for (const cache of caches) {
         for (const prompt of prompts) {
           job++;
-          const options: EvalOptions = { model, data, format: 'text', protocol: 'ppl-decode', prompt, maxTokens: prompt + steps + 1, limit: 1, cache: laneCache(cache), provider: a.provider as EvalOptions['provider'], seed: 1 };
+          const options: EvalOptions = { model, data, format: 'text', protocol: 'ppl-decode', prompt, maxTokens: prompt + steps + 1, limit: 1, cache: laneCache(cache), provider: a.provider as EvalOptions['provider'], seed: 1, dtype: a.dtype as EvalOptions['dtype'] };
           console.log(`job ${job}: ${rows} ${cache} prompt ${prompt} (${((performance.now() - t0) / 1000).toFixed(0)} s in)`);
           const r = await hosts.evaluate(options);
           const lane = hosts.lanes().find((l) => l.loadedModels.includes(model))?.lane ?? '?';

@@ -23,6 +23,7 @@ export const RUN_FLAGS = {
   score: { type: 'string' },
   'budget-source': { type: 'string' },
   'group-budget': { type: 'string' },
+  'compute-dtype': { type: 'string' },
 } as const;
 
 export const RUN_FLAGS_HELP = `  --limit N  --provider cpu|webgpu|cuda  --protocol ppl-decode|gen-exact|mc-decode
@@ -33,7 +34,8 @@ export const RUN_FLAGS_HELP = `  --limit N  --provider cpu|webgpu|cuda  --protoc
   --scheme KV|KQV|QKQV       TurboQuant scheme with backend turbo (default KQV)
   --budget B                 budget mode: average bits per tensor; per-layer b_K, b_V by the allocator
                              (K/V bits may be omitted: the run's keyBits = valueBits = round(B))
-  --bit-range 1,1.58,2,4,6,8 --score frobenius|spectral --budget-source weights|cache --group-budget G`;
+  --bit-range 1,1.58,2,4,6,8 --score frobenius|spectral --budget-source weights|cache --group-budget G
+  --compute-dtype float32|float16   the model's arithmetic (default float32; float16 as GPUs serve models)`;
 
 /** A number flag (fractions allowed), naming the flag on a bad value. */
 export function num(flag: string, v: string | undefined): number | undefined {
@@ -70,6 +72,7 @@ export function runFlagValues(v: Record<string, string | boolean | undefined>) {
     budgetScore: s('score'),
     budgetSource: s('budget-source'),
     groupBudget: int('group-budget', s('group-budget')),
+    computeDtype: s('compute-dtype'),
   };
 }
 
@@ -85,4 +88,5 @@ export const FLAG_OF_RUN_FIELD: Record<string, string> = {
   budgetScore: '--score',
   budgetSource: '--budget-source',
   groupBudget: '--group-budget',
+  computeDtype: '--compute-dtype',
 };

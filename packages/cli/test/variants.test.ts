@@ -19,6 +19,12 @@ describe('kvbench eval: budget, turbo and rotation flags', () => {
     expect(optionsLabel(d)).toBe('budget 3.5 (spectral)');
   });
 
+  it('--compute-dtype float16 sets EvalOptions.dtype; without it the options have none; a bad value names the flag', () => {
+    expect(evalOptionsFromArgs([...bench, '--compute-dtype', 'float16']).options.dtype).toBe('float16');
+    expect(evalOptionsFromArgs(bench).options.dtype).toBeUndefined();
+    expect(() => evalOptionsFromArgs([...bench, '--compute-dtype', 'half'])).toThrow(/--compute-dtype/);
+  });
+
   it('--backend turbo: CachePolicy.turbo with the seed, the bits in quant.key/value.bits', () => {
     const { options } = evalOptionsFromArgs([...bench, '--backend', 'turbo', '--scheme', 'KV', '--kbits', '3', '--vbits', '2', '--seed', '7']);
     expect(options.cache.turbo).toEqual({ scheme: 'KV', seed: 7 });

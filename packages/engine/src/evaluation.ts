@@ -92,6 +92,11 @@ export interface EvalOptions {
   /** Linear-layer weights: 16 = as loaded (default), 4 = blockwise int4 (MatMulNBits, block 32). */
   weightBits?: 16 | 4;
   /**
+   * Arithmetic of both sessions (activations, weights and the full-precision cache): float32 (default) or
+   * float16, as models are served on GPUs (within fp16 tolerance of float32: bench/results/gpu-consistency.md).
+   */
+  dtype?: 'float32' | 'float16';
+  /**
    * Rows of the cache's device tensors (OnnxSessionOptions.kvRows): 'exact' (default), 'reserve' (rows
    * ahead of the tokens: decode steps keep one buffer size; fails for sessions that cannot), 'auto'
    * (reserve where the session can, exact elsewhere). Pair 'reserve'/'auto' on WebGPU with the provider's

@@ -20,6 +20,9 @@ export type RunBackend = (typeof RUN_BACKENDS)[number];
 export const TURBO_SCHEME_NAMES = TURBO_SCHEMES;
 export type TurboSchemeName = (typeof TURBO_SCHEMES)[number];
 export const DEFAULT_TURBO_SCHEME: TurboSchemeName = 'KQV';
+/** The arithmetic a run's model computes in (EvalOptions.dtype). */
+export const COMPUTE_DTYPES = ['float32', 'float16'] as const;
+
 /** none, or a randomized Walsh-Hadamard rotation of each head vector (seeded by the run's seed) before a grouped quantizer. */
 export const ROTATIONS = ['none', 'hadamard'] as const;
 export type RotationName = (typeof ROTATIONS)[number];
@@ -92,6 +95,8 @@ export const runConfigInputSchema = z.strictObject({
   cacheMode: z.enum(CACHE_MODES).default('packed'),
   seed: z.int().min(0).max(2 ** 31 - 1).default(0),
   batch: positive(4096).default(1),
+  /** Arithmetic of the model and its full-precision cache: float32, or float16 as GPUs serve models. */
+  computeDtype: z.enum(COMPUTE_DTYPES).default('float32'),
 });
 export type RunConfigInput = z.input<typeof runConfigInputSchema>;
 type Parsed = z.output<typeof runConfigInputSchema>;
@@ -112,8 +117,10 @@ export interface RunVariant {
   budgetScore?: BudgetScore;
   budgetSource?: BudgetSource;
   groupBudget?: number | null;
+  /** Only when 'float16' (float32, the default, is absent: configs from before it keep their hash). */
+  computeDtype?: 'float16';
 }
-type VariantInput = 'turboScheme' | 'rotation' | 'budget' | 'bitRange' | 'budgetScore' | 'budgetSource' | 'groupBudget';
+type VariantInput = 'turboScheme' | 'rotation' | 'budget' | 'bitRange' | 'budgetScore' | 'budgetSource' | 'groupBudget' | 'computeDtype';
 
 /**
  * The canonical run config. Fields that cannot change the result are null: every quantizer field when
@@ -264,6 +271,7 @@ export function safeParseRunConfig(input: unknown, fieldPrefix = ''): ParseResul
   }
   const turbo = !full && p.backend === 'turbo';
   if (turbo && analyze) issues.push({ field: f('backend'), message: 'an analyze run measures a grouped quantizer: quanto or hqq' });
+  if (p.computeDtype === 'float16' && analyze) issues.push({ field: f('computeDtype'), message: 'an analyze run computes in float64 (the reference); no float16' });
   if (p.rotation === 'hadamard') {
     if (full) issues.push({ field: f('rotation'), message: 'a rotation needs a quantized cache; full precision (K16V16) has none' });
     else if (p.backend === 'turbo') issues.push({ field: f('rotation'), message: 'turbo rotates by itself; rotation applies to quanto and hqq' });
@@ -310,6 +318,7 @@ export function safeParseRunConfig(input: unknown, fieldPrefix = ''): ParseResul
   };
   // The variants are added only when set, so a config without them hashes as it always did.
   if (!full && p.rotation === 'hadamard') config.rotation = 'hadamard';
+  if (p.computeDtype === 'float16') config.computeDtype = 'float16';
   if (turbo) config.turboScheme = p.turboScheme ?? DEFAULT_TURBO_SCHEME;
   if (budget !== null) {
     config.budget = budget;

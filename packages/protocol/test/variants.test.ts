@@ -46,6 +46,21 @@ describe('existing hashes are unchanged', () => {
   });
 });
 
+describe('computeDtype', () => {
+  it('float16 is part of the config and the hash; float32 (the default) adds nothing', () => {
+    const c = parseRunConfig({ ...base, computeDtype: 'float16' });
+    expect(c.computeDtype).toBe('float16');
+    expect(canonicalRun({ ...base, computeDtype: 'float16' }).hash).not.toBe(canonicalRun(base).hash);
+    expect(canonicalJson(parseRunConfig({ ...base, computeDtype: 'float32' }))).toBe(canonicalJson(parseRunConfig(base)));
+    expect(parseRunConfig({ ...base, keyBits: 16, valueBits: 16, computeDtype: 'float16' }).computeDtype).toBe('float16');
+  });
+
+  it('refuses other values and analyze runs, naming the field', () => {
+    expect(fields({ ...base, computeDtype: 'bfloat16' })).toEqual(['computeDtype']);
+    expect(fields({ model: 'stories260k', benchmark: 'tinystories', protocol: 'analyze', computeDtype: 'float16' })).toEqual(['computeDtype']);
+  });
+});
+
 describe('rotation', () => {
   it('is part of the config and the hash for quanto and hqq', () => {
     const c = parseRunConfig({ ...base, rotation: 'hadamard' });

@@ -101,5 +101,6 @@ export function toEvalOptions(c: RunConfig, env: Record<string, string | undefin
     },
     provider: c.provider,
     seed: c.seed,
+    ...(c.computeDtype ? { dtype: c.computeDtype } : {}),
   };
 }

@@ -25,6 +25,11 @@ describe("the worker's cache rows (KVBENCH_KV_ROWS, routeForRows)", () => {
   });
   const webgpu = (over: Record<string, unknown> = {}) => ({ ...toEvalOptions(parseRunConfig({ ...small, keyBits: 4, valueBits: 2, provider: 'webgpu', ...over }), {}), model: qwen3 });
 
+  it('computeDtype float16 becomes EvalOptions.dtype; a config without it maps to no dtype (float32)', () => {
+    expect(toEvalOptions(parseRunConfig({ ...small, keyBits: 4, valueBits: 2, computeDtype: 'float16' }), {}).dtype).toBe('float16');
+    expect(toEvalOptions(config, {}).dtype).toBeUndefined();
+  });
+
   it('auto by default; rejects an unknown setting, naming the variable', () => {
     expect(cacheRowsSetting({})).toBe('auto');
     expect(cacheRowsSetting({ KVBENCH_KV_ROWS: 'exact' })).toBe('exact');

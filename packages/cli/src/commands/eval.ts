@@ -68,6 +68,7 @@ const FLAGS: Record<string, FlagSpec> = {
   scheme: { value: `<${TURBO_SCHEME_NAMES.join('|')}>`, help: `TurboQuant scheme with --backend turbo, default ${DEFAULT_TURBO_SCHEME}` },
   rotation: { value: `<${ROTATIONS.join('|')}>`, help: 'randomized Walsh-Hadamard rotation before quanto/hqq, default none' },
   seed: { value: 'N', help: 'seed of the rotation and of TurboQuant, default 0' },
+  'compute-dtype': { value: '<float32|float16>', help: "the model's arithmetic, default float32 (float16 as GPUs serve models)" },
   budget: { value: 'B', help: 'budget mode: average bits per tensor; per-layer K/V bits from sensitivities' },
   'bit-range': { value: '<w,w,...>', help: `widths the budget may use (integers 1..8, ${TERNARY_BITS}), default ${DEFAULT_BIT_RANGE.join(',')}` },
   score: { value: `<${BUDGET_SCORES.join('|')}>`, help: 'budget sensitivity norm, default spectral' },
@@ -285,6 +286,7 @@ export function evalOptionsFromArgs(argv: readonly string[]): { options: EvalOpt
     },
     provider: choice(flags, 'ep', PROVIDERS, 'cpu'),
     ...(flags.has('seed') ? { seed } : {}),
+    ...(flags.has('compute-dtype') ? { dtype: choice(flags, 'compute-dtype', ['float32', 'float16'] as const, 'float32') } : {}),
   };
   if (protocol === 'ppl-decode' && options.maxTokens < options.prompt + 2) {
     throw new UsageError(`--max-tokens: got ${options.maxTokens}, ppl-decode needs at least --prompt + 2 = ${options.prompt + 2}`);

@@ -53,7 +53,7 @@ const freshResources: EvaluationResources = {
 
 /** The session options an evaluation's ONNX sessions are created with. */
 export function onnxSessionOptions(options: EvalOptions): OnnxSessionOptions {
-  return { provider: options.provider, sessionOptions: options.sessionOptions as SessionOptions | undefined, weightBits: options.weightBits, kvRows: options.kvRows };
+  return { provider: options.provider, sessionOptions: options.sessionOptions as SessionOptions | undefined, weightBits: options.weightBits, kvRows: options.kvRows, dtype: options.dtype };
 }
 
 export function defaultEngine(): SessionEngine {
@@ -71,6 +71,7 @@ export function validateEvalOptions(o: EvalOptions): void {
     if (!Number.isInteger(o[field]) || o[field] < 1) throw new Error(`${field}: got ${JSON.stringify(o[field])}, allowed: an integer >= 1`);
   }
   if (o.weightBits !== undefined && o.weightBits !== 16 && o.weightBits !== 4) throw new Error(`weightBits: got ${JSON.stringify(o.weightBits)}, allowed: 16, 4`);
+  if (o.dtype !== undefined && o.dtype !== 'float32' && o.dtype !== 'float16') throw new Error(`dtype: got ${JSON.stringify(o.dtype)}, allowed: float32, float16`);
   if (o.kvRows !== undefined && !KV_ROWS.includes(o.kvRows)) throw new Error(`kvRows: got ${JSON.stringify(o.kvRows)}, allowed: ${KV_ROWS.join(', ')}`);
   const c = o.cache;
   if (!c || typeof c !== 'object') throw new Error('cache: expected a CachePolicy');
@@ -92,6 +93,7 @@ async function openSession(engine: SessionEngine, model: LoadedModel, policy: Ca
     // Never a silent fallback: the reference runs on the CPU only.
     if (options.provider !== 'cpu') throw new Error(`provider: the reference engine runs on cpu only, got ${options.provider}`);
     if ((options.weightBits ?? 16) !== 16) throw new Error(`weightBits: the reference engine runs the weights as loaded (16), got ${options.weightBits}`);
+    if ((options.dtype ?? 'float32') !== 'float32') throw new Error(`dtype: the reference engine computes in float64, got ${options.dtype}`);
     return new ReferenceDecoderSession(model, policy);
   }
   return resources.openOnnxSession(model, policy, options);
@@ -202,8 +204,8 @@ export async function runEvaluation(
         ...(quantized.medianStepMs !== null ? { decodeStepMs: quantized.medianStepMs } : {}),
       },
       provider: quantized.provider,
-      // Reserved rows change a GPU run's speed, never its numbers: said where the device is.
-      device: (quantized.provider === 'cpu' ? `${cpus()[0]?.model ?? 'cpu'} (${cpus().length} cores)` : quantized.provider) + (quantized.kvRows === 'reserve' ? ', cache rows reserved' : ''),
+      // Reserved rows change a GPU run's speed, never its numbers; float16 changes both: said where the device is.
+      device: (quantized.provider === 'cpu' ? `${cpus()[0]?.model ?? 'cpu'} (${cpus().length} cores)` : quantized.provider) + (options.dtype === 'float16' ? ', float16' : '') + (quantized.kvRows === 'reserve' ? ', cache rows reserved' : ''),
       config: options,
       model: { name: options.model, architecture: c.architecture, weightsHash: model.provenance.weightsSha256 },
       benchmark: { name: dataset.name, dataHash: dataset.dataHash, items: out.items },
@@ -212,7 +214,7 @@ export async function runEvaluation(
       layerStats: [...quantized.layerStats(), ...(budget?.layerStats ?? []), ...attentionStats],
       samples: out.samples,
       nonFinite: quantized.nonFinite(),
-      protocolRecord: { protocol: options.protocol, ...out.record, kvBytesSource, layerStatsSource: quantized.layerStatsSource(), ...(quantized.attention ? { attention: quantized.attention } : {}), ...(quantized.kvRows ? { kvRows: quantized.kvRows } : {}) },
+      protocolRecord: { protocol: options.protocol, ...out.record, kvBytesSource, layerStatsSource: quantized.layerStatsSource(), ...(quantized.attention ? { attention: quantized.attention } : {}), ...(quantized.kvRows ? { kvRows: quantized.kvRows } : {}), ...(options.dtype ? { dtype: options.dtype } : {}) },
       engine,
       weights: quantized.weights ?? { bits: 16 },
       ...(budget ? { allocation: budget.allocation } : {}),
