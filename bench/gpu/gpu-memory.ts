@@ -2,7 +2,7 @@
 // own timestamps, so they are attributed to the right phase even though ONNX Runtime's run() blocks
 // this thread and the lines are read in bursts. Without nvidia-smi (CPU-only machines) every query
 // answers null.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 
 export interface MemorySample {
   t: number; // epoch ms
@@ -101,5 +101,14 @@ export class GpuMemorySampler {
   stop(): void {
     this.proc?.kill('SIGTERM');
     this.proc = null;
+  }
+}
+
+/** nvidia-smi's memory.used now (MiB) on $KVB_GPU_INDEX (default 0), or null where there is no nvidia-smi. */
+export function memoryUsedMiB(): number | null {
+  try {
+    return Number(execFileSync('nvidia-smi', ['-i', process.env.KVB_GPU_INDEX ?? '0', '--query-gpu=memory.used', '--format=csv,noheader,nounits'], { encoding: 'utf8' }).trim());
+  } catch {
+    return null;
   }
 }

@@ -7,18 +7,10 @@
 // memory.used, the median decode step of those documents.
 //   node .device/device-entry.mjs prompts [--ep webgpu] [--model Llama-3.2-1B:16] [--cache K4V2] [--rows exact|reserve]
 //     [--buffer-cache bucket|simple] [--docs 40] [--steps 32] [--min 256] [--max 6000] [--every 5]
-import { execFileSync } from 'node:child_process';
 import { parseArgs } from 'node:util';
 import { createOnnxSession, loadHuggingFace, type ExecutionProvider, type SessionOptions } from '@kvbench/engine';
 import { cachePolicy, ensureRandomModel, median, parseModels } from './decode-peer';
-
-function memoryUsedMiB(): number | null {
-  try {
-    return Number(execFileSync('nvidia-smi', ['-i', process.env.KVB_GPU_INDEX ?? '0', '--query-gpu=memory.used', '--format=csv,noheader,nounits'], { encoding: 'utf8' }).trim());
-  } catch {
-    return null;
-  }
-}
+import { memoryUsedMiB } from './gpu-memory';
 
 export async function promptSizesMain(argv: string[]): Promise<void> {
   const { values: a } = parseArgs({

@@ -10,7 +10,6 @@
 //   node .device/device-entry.mjs lanes [--model Llama-3.2-1B:16] [--rows exact,auto] [--prompts 1024,4096,7000]
 //     [--steps 64] [--caches fp16,K4V2,K4V2-per-channel] [--dtype float32|float16] [--out FILE]
 // Needs KVBENCH_HOST_ENTRIES (the bundled host-thread.mjs and host-process.mjs: a bundle cannot start tsx).
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -18,14 +17,7 @@ import { BUNDLED_DATA_DIR, type CachePolicy, type EvalOptions } from '@kvbench/e
 import { EvaluationHosts, routeForRows } from '../../workers/inference/src/evaluation-hosts';
 import type { CacheRowsSetting } from '../../workers/inference/src/eval-options';
 import { cachePolicy, ensureRandomModel, median, parseModels } from './decode-peer';
-
-function memoryUsedMiB(): number | null {
-  try {
-    return Number(execFileSync('nvidia-smi', ['-i', process.env.KVB_GPU_INDEX ?? '0', '--query-gpu=memory.used', '--format=csv,noheader,nounits'], { encoding: 'utf8' }).trim());
-  } catch {
-    return null;
-  }
-}
+import { memoryUsedMiB } from './gpu-memory';
 
 /** fp16 / K4V2 (quanto per-token G64, residual 128) / the same with per-channel keys (cannot reserve rows). */
 function laneCache(name: string): CachePolicy {

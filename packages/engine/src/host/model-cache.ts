@@ -125,7 +125,7 @@ export class ModelCache {
     return sample;
   }
 
-    private session(model: LoadedModel, policy: CachePolicy, options: EvalOptions) {
+  private session(model: LoadedModel, policy: CachePolicy, options: EvalOptions) {
     const modelKey = this.keys.get(model) ?? model.provenance.weightsSha256;
     const key = sessionKey({ policy, provider: options.provider, sessionOptions: options.sessionOptions ?? null, weightBits: options.weightBits ?? 16, kvRows: options.kvRows ?? 'exact', dtype: options.dtype ?? 'float32' });
     return this.sessions.lease(modelKey, key, () => createOnnxSession(model, policy, onnxSessionOptions(options)));

@@ -1,6 +1,7 @@
-// The float64 reference forward pass: llama2.c's run.c transcribed to TypeScript, one token at a time,
-// every family feature of ModelConfig included. It is the yardstick for the ONNX graph, so it favours
-// being obviously right over being fast. Weights stay float32; every product and sum is float64.
+// The float64 reference forward pass: llama2.c's run.c transcribed to TypeScript, one token at a time (or a
+// block of tokens layer by layer, with the same sums in the same order), every family feature of ModelConfig
+// included. It is the yardstick for the ONNX graph, so it favours being obviously right over being fast.
+// Weights stay float32; every product and sum is float64.
 import type { LayerWeights, ModelConfig, ModelWeights } from '../model/config';
 import { applyRope, ropeInverseFrequencies } from './rope';
 
