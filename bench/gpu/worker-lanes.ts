@@ -111,13 +111,13 @@ export async function workerLanesMain(argv: string[]): Promise<void> {
   }
   if (settings.length === 2) {
     out.push(`| prompt | cache | ${settings[0]} step (ms) | ${settings[1]} step (ms) | ${settings[0]} / ${settings[1]} |`, '|---:|---|---:|---:|---:|');
-    for (const prompt of prompts) {
+    for (const prompt of new Set(prompts)) {
       for (const cache of caches) {
         const [x, y] = settings.map((r) => median(steps_[`${r} ${cache} ${prompt}`] ?? [NaN]));
         out.push(`| ${prompt} | ${cache} | ${x.toFixed(2)} | ${y.toFixed(2)} | ${(x / y).toFixed(2)} |`);
       }
     }
-    console.log(out.slice(-2 - prompts.length * caches.length).join('\n'));
+    console.log(out.slice(-2 - new Set(prompts).size * caches.length).join('\n'));
   }
   flush();
 }

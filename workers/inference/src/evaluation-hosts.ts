@@ -18,15 +18,25 @@ type Engine = typeof import('@kvbench/engine');
 export type Route = (options: EvalOptions, engine: Engine) => { lane: Lane; options: EvalOptions };
 
 /**
+ * 'auto' reserves rows only for runs whose documents may reach this many tokens (maxTokens). Measured through
+ * the worker's hosts on the H100 (16 layers of Llama-3.2-1B, float16; bench/results/gpu-worker-lanes.md): at
+ * 1k tokens reserved rows made the step 0.80x (slower) for both the fp16 cache and K4V2, at 8k 2.05-2.07x
+ * (fp16) and 0.98-1.05x (K4V2); 4 layers in float32 at 4k: 1.47x (fp16), 1.00x (K4V2).
+ */
+export const RESERVE_MIN_TOKENS = 4096;
+
+/**
  * The worker's routing by $KVBENCH_KV_ROWS: 'exact' keeps every run in a thread with exact rows; 'auto'
- * (default) sends the WebGPU runs that can reserve rows (engine.kvRowsFor) to the process lane with rows
- * reserved; 'reserve' sends every WebGPU run there (a run that cannot reserve fails naming kvRows). Other
- * providers always stay in a thread: the CPU's plain attention cannot reserve, and CUDA was not measured.
+ * (default) sends the WebGPU runs that can reserve rows (engine.kvRowsFor) and are long enough
+ * (RESERVE_MIN_TOKENS) to the process lane with rows reserved; 'reserve' sends every WebGPU run there (a run
+ * that cannot reserve fails naming kvRows). Other providers always stay in a thread: the CPU's plain
+ * attention cannot reserve, and CUDA was not measured.
  */
 export function routeForRows(rows: CacheRowsSetting): Route {
   return (options, engine) => {
     if (rows === 'exact' || options.provider !== 'webgpu') return { lane: 'thread', options };
     if (rows === 'auto') {
+      if (options.maxTokens < RESERVE_MIN_TOKENS) return { lane: 'thread', options };
       let reserve: boolean;
       try {
         reserve = engine.kvRowsFor(options).rows === 'reserve';

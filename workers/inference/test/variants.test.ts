@@ -10,7 +10,7 @@ import { evaluate, generateRandomModel, type EvalOptions, type EvalResult } from
 import { parseRunConfig } from '@kvbench/protocol';
 import { RunQueues, startInferenceWorker, type InferenceWorker } from '../src/index';
 import { cacheRowsSetting, toEvalOptions } from '../src/eval-options';
-import { EvaluationHosts, routeForRows } from '../src/evaluation-hosts';
+import { EvaluationHosts, RESERVE_MIN_TOKENS, routeForRows } from '../src/evaluation-hosts';
 import { ALLOCATION_METRICS, allocationRows, resultRows } from '../src/result';
 import { dropQueues, submitRun, uniquePrefix, waitForStatus } from './harness';
 
@@ -23,7 +23,8 @@ describe("the worker's cache rows (KVBENCH_KV_ROWS, routeForRows)", () => {
   beforeAll(() => {
     qwen3 = generateRandomModel({ preset: 'tiny-qwen3-qknorm', outDir: join(mkdtempSync(join(tmpdir(), 'kvbench-rows-')), 'model'), seed: 5 }).dir;
   });
-  const webgpu = (over: Record<string, unknown> = {}) => ({ ...toEvalOptions(parseRunConfig({ ...small, keyBits: 4, valueBits: 2, provider: 'webgpu', ...over }), {}), model: qwen3 });
+  // Long enough for 'auto' to reserve (RESERVE_MIN_TOKENS; the config is only routed, never run).
+  const webgpu = (over: Record<string, unknown> = {}) => ({ ...toEvalOptions(parseRunConfig({ ...small, keyBits: 4, valueBits: 2, provider: 'webgpu', maxTokens: RESERVE_MIN_TOKENS, ...over }), {}), model: qwen3 });
 
   it('computeDtype float16 becomes EvalOptions.dtype; a config without it maps to no dtype (float32)', () => {
     expect(toEvalOptions(parseRunConfig({ ...small, keyBits: 4, valueBits: 2, computeDtype: 'float16' }), {}).dtype).toBe('float16');
@@ -38,12 +39,12 @@ describe("the worker's cache rows (KVBENCH_KV_ROWS, routeForRows)", () => {
     expect([o.kvRows, o.sessionOptions]).toEqual([undefined, undefined]); // rows are the hosts' business
   });
 
-  it('auto: WebGPU runs that can reserve go to the process lane with reserved rows and the size-exact cache; the rest stay in a thread as they are', () => {
+  it('auto: long WebGPU runs that can reserve go to the process lane with reserved rows and the size-exact cache; the rest stay in a thread as they are', () => {
     const auto = routeForRows('auto');
     const reservable = webgpu();
     expect(auto(reservable, engine)).toEqual({ lane: 'process', options: { ...reservable, kvRows: 'reserve', sessionOptions: { executionProviders: [{ name: 'webgpu', storageBufferCacheMode: 'simple' }] } } });
     expect(auto(webgpu({ keyBits: 16, valueBits: 16 }), engine).lane).toBe('process'); // the fp16 cache
-    for (const stays of [webgpu({ keyAxis: 'per-channel' }), webgpu({ cacheMode: 'simulated' }), { ...webgpu(), model: 'stories260k' }, { ...webgpu(), provider: 'cpu' as const }, { ...webgpu(), provider: 'cuda' as const }, { ...webgpu(), model: '/no/such/model' }]) {
+    for (const stays of [webgpu({ maxTokens: RESERVE_MIN_TOKENS - 1 }), webgpu({ keyAxis: 'per-channel' }), webgpu({ cacheMode: 'simulated' }), { ...webgpu(), model: 'stories260k' }, { ...webgpu(), provider: 'cpu' as const }, { ...webgpu(), provider: 'cuda' as const }, { ...webgpu(), model: '/no/such/model' }]) {
       expect(auto(stays, engine)).toEqual({ lane: 'thread', options: stays });
     }
   });
