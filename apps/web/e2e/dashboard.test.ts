@@ -95,6 +95,14 @@ describe('dashboard in Chromium against the real stack', () => {
     await page.locator('#limit-error').waitFor({ state: 'hidden' });
     await page.getByRole('button', { name: 'Launch sweep' }).isEnabled();
     await page.waitForFunction(() => !(document.querySelector('button[type=submit]') as HTMLButtonElement)?.disabled);
+
+    // float16 compute goes to the shared schema as computeDtype: accepted, no message (an unknown field would land here).
+    const compute = page.locator('select[name="computeDtype"]');
+    await compute.selectOption('float16');
+    await page.waitForTimeout(600); // past the live check's 200 ms debounce and its answer
+    expect(await page.locator('#computeDtype-error').isHidden()).toBe(true);
+    expect(await page.getByRole('button', { name: 'Launch sweep' }).isDisabled()).toBe(false);
+    await compute.selectOption('float32');
   });
 
   it('a write without the right token is refused (API and form)', async () => {

@@ -157,6 +157,11 @@ describe('submit form', () => {
     expect(runInput({ ...INITIAL_FORM, backends: ['turbo'], rotation: 'hadamard' })).toMatchObject({ turboScheme: 'KQV', rotation: 'hadamard' });
     expect(controlOf('base.bitRange.2')).toBe('bitRange');
     expect(controlOf('turboScheme')).toBe('turboScheme');
+    // float16 compute is sent only when chosen, for a run and in a sweep's base
+    expect(runInput({ ...INITIAL_FORM, mode: 'single', computeDtype: 'float16' })).toMatchObject({ computeDtype: 'float16' });
+    expect(sweepSpec({ ...INITIAL_FORM, computeDtype: 'float16' }).base).toMatchObject({ computeDtype: 'float16' });
+    expect(runInput({ ...INITIAL_FORM, mode: 'single' })).not.toHaveProperty('computeDtype');
+    expect(controlOf('base.computeDtype')).toBe('computeDtype');
   });
 
   it('the live check accepts a budget sweep and labels its memory rows; errors land on the new controls', async () => {

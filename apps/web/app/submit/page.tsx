@@ -1,5 +1,5 @@
 // Submit: one run or a sweep grid, checked live against the shared schema, previewed before launch.
-import { AXES, BUDGET_SCORES, BUDGET_SOURCES, DEFAULT_BIT_RANGE, KNOWN_BENCHMARKS, KNOWN_MODELS, PROVIDERS, ROTATIONS, RUN_BACKENDS, TURBO_SCHEME_NAMES } from '@kvbench/protocol';
+import { AXES, BUDGET_SCORES, BUDGET_SOURCES, COMPUTE_DTYPES, DEFAULT_BIT_RANGE, KNOWN_BENCHMARKS, KNOWN_MODELS, PROVIDERS, ROTATIONS, RUN_BACKENDS, TURBO_SCHEME_NAMES } from '@kvbench/protocol';
 import { SubmitForm } from '../../components/submit/SubmitForm';
 
 export const metadata = { title: 'kvbench — submit' };
@@ -12,6 +12,7 @@ export default function SubmitPage() {
     backends: [...RUN_BACKENDS],
     axes: [...AXES],
     providers: [...PROVIDERS],
+    computeDtypes: [...COMPUTE_DTYPES],
     rotations: [...ROTATIONS],
     turboSchemes: [...TURBO_SCHEME_NAMES],
     budgetScores: [...BUDGET_SCORES],

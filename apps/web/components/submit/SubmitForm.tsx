@@ -22,6 +22,7 @@ export interface SubmitOptions {
   backends: string[];
   axes: string[];
   providers: string[];
+  computeDtypes: string[];
   rotations: string[];
   turboSchemes: string[];
   budgetScores: string[];
@@ -174,6 +175,7 @@ export function SubmitForm({ options }: { options: SubmitOptions }) {
                   ))}
                 </select>
               </label>
+              {select('computeDtype', 'compute', options.computeDtypes, "the model's arithmetic: float16 as GPUs serve models (part of the run's config)")}
             </div>
           </fieldset>
           <fieldset>

@@ -18,6 +18,8 @@ export interface FormState {
   prompt: string;
   maxTokens: string;
   provider: string;
+  /** 'float32' | 'float16': the model's arithmetic (sent only when float16) */
+  computeDtype: string;
   /** 'none' | 'hadamard' (quanto and hqq only) */
   rotation: string;
   /** TurboQuant scheme, sent when the backends include turbo */
@@ -46,6 +48,7 @@ export const INITIAL_FORM: FormState = {
   prompt: '64',
   maxTokens: '192',
   provider: 'cpu',
+  computeDtype: 'float32',
   rotation: 'none',
   turboScheme: 'KQV',
   budget: '',
@@ -58,9 +61,10 @@ export const INITIAL_FORM: FormState = {
 /** Whether the form is in budget mode (a budget typed in). */
 export const budgetMode = (f: FormState) => f.budget.trim() !== '';
 
-/** The rotation / TurboQuant / budget fields, only those that differ from the defaults or matter. */
+/** The rotation / TurboQuant / budget / compute dtype fields, only those that differ from the defaults or matter. */
 function variantInput(f: FormState, backends: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
+  if (f.computeDtype && f.computeDtype !== 'float32') out.computeDtype = f.computeDtype;
   if (f.rotation && f.rotation !== 'none') out.rotation = f.rotation;
   if (backends.includes('turbo') && f.turboScheme) out.turboScheme = f.turboScheme;
   if (budgetMode(f)) {
@@ -152,7 +156,7 @@ export function controlOf(field: string): string {
 }
 
 export const CONTROLS = [
-  'name', 'models', 'benchmarks', 'keyBits', 'valueBits', 'backends', 'keyAxes', 'valueAxes', 'groupSizes', 'residualLengths', 'limit', 'prompt', 'maxTokens', 'provider',
+  'name', 'models', 'benchmarks', 'keyBits', 'valueBits', 'backends', 'keyAxes', 'valueAxes', 'groupSizes', 'residualLengths', 'limit', 'prompt', 'maxTokens', 'provider', 'computeDtype',
   'rotation', 'turboScheme', 'budget', 'bitRange', 'budgetScore', 'budgetSource', 'groupBudget',
 ];
 
