@@ -99,7 +99,10 @@ export class EvaluationHosts {
 
   /** The live hosts by lane, with the process each runs in (after its last job), for logs and tests. */
   lanes(): { lane: Lane; pid: number; loadedModels: string[] }[] {
-    return this.hosts.map(({ host, lane }) => ({ lane, pid: host.stats().pid, loadedModels: host.stats().loadedModels }));
+    return this.hosts.map(({ host, lane }) => {
+      const { pid, loadedModels } = host.stats();
+      return { lane, pid, loadedModels };
+    });
   }
 
   /** Lets running jobs wind down, then ends the threads and processes (after BullMQ's worker closed: no new jobs). */

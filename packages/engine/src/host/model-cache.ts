@@ -114,14 +114,15 @@ export class ModelCache {
   }
 
   private cacheSample(model: LoadedModel, documents: number[][]): RunCacheSample | null {
-    const entry = [...this.entries.values()].find((e) => e.key === this.keys.get(model));
-    const key = JSON.stringify(documents);
-    if (entry?.sample?.documents === key) {
+    const key = this.keys.get(model);
+    const entry = key === undefined ? undefined : this.entries.get(key);
+    const sampled = JSON.stringify(documents);
+    if (entry?.sample?.documents === sampled) {
       this.counters.sampleHits++;
       return entry.sample.sample;
     }
     const sample = runCacheSample(model.config, model.weights, documents);
-    if (entry) entry.sample = { documents: key, sample };
+    if (entry) entry.sample = { documents: sampled, sample };
     return sample;
   }
 

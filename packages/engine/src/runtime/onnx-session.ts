@@ -60,7 +60,6 @@ export class OnnxDecoderSession implements DecoderSession {
   readonly prefillChunk: number;
   private readonly alignedHistory: boolean;
   readonly attention: 'plain' | 'fused';
-  readonly kvRows: 'exact' | 'reserve';
   /** Terms per partial sum of the split-K projections (graph/split-k.ts); 0: one MatMul each. */
   readonly splitKChunk: number;
   private readonly config: ModelConfig;
@@ -97,7 +96,6 @@ export class OnnxDecoderSession implements DecoderSession {
     this.historyInputs = parts.historyInputs;
     this.codecs = parts.codecs ?? null;
     this.reservedRows = parts.reservedRows ?? false;
-    this.kvRows = this.reservedRows ? 'reserve' : 'exact';
     this.deviceTensors = new DeviceTensorKeeper(parts.provider !== 'cpu');
     this.slots = this.emptySlots();
     this.layerStatsTokens = parts.layerStatsTokens ?? LAYER_STATS_TOKENS;
@@ -145,6 +143,11 @@ export class OnnxDecoderSession implements DecoderSession {
     const logits = await this.run([token]);
     await this.flush((kind, slot) => stepFlushTokens(slot.residualTokens, this.policy, this.stores[kind].quantum));
     return logits;
+  }
+
+  /** The cache's rows as resolved (OnnxSessionOptions.kvRows). */
+  get kvRows(): 'exact' | 'reserve' {
+    return this.reservedRows ? 'reserve' : 'exact';
   }
 
   /**
