@@ -1,6 +1,7 @@
 // A sweep: the grid models x benchmarks x (keyBits, valueBits) x backends x group sizes x axes x residual
 // lengths over shared base settings (or a named template's cells in place of the bit pairs). Expansion yields canonical cells, deduplicated by hash and ordered
-// model-major so that the cells of one model reach a worker together (the model stays loaded).
+// model, benchmark, key axis, value axis, backend, bits, group sizes, residual length (innermost last): the cells of
+// one model reach a worker together (the model stays loaded), and so do those of one axis pair (one worker lane).
 import { z } from 'zod';
 import { AXES } from '@kvbench/quant';
 import { BENCHMARK_NAMES } from './benchmarks';
@@ -200,12 +201,14 @@ export function expandSweep(input: unknown): SweepExpansion {
   const cells: SweepCell[] = [];
   const issues = new Map<string, FieldError>();
   let duplicates = 0;
+  // Axes just inside model and benchmark: on a WebGPU worker the axes decide whether a run's cache can keep
+  // rows reserved, i.e. which evaluation host (lane) takes it, and a lane switch reloads the model.
   for (const model of s.models) {
     for (const benchmark of s.benchmarks) {
-      for (const { point, backend } of combos) {
-        for (const [keyGroupSize, valueGroupSize] of groupPairs) {
-          for (const keyAxis of s.keyAxes ?? [undefined]) {
-            for (const valueAxis of s.valueAxes ?? [undefined]) {
+      for (const keyAxis of s.keyAxes ?? [undefined]) {
+        for (const valueAxis of s.valueAxes ?? [undefined]) {
+          for (const { point, backend } of combos) {
+            for (const [keyGroupSize, valueGroupSize] of groupPairs) {
               for (const residualLength of s.residualLengths ?? [undefined]) {
                 const input = {
                   ...s.base, model, modelShape: s.modelShapes?.[model], benchmark, ...point, backend,

@@ -135,6 +135,17 @@ describe('sweep', () => {
     expect(e.cells[0].hash).toBe(configHash(e.cells[0].config));
   });
 
+  it('keeps the cells of one axis pair together within a model (one worker lane per run of cells)', () => {
+    const e = expandSweep({ ...spec, keyAxes: ['per-token', 'per-channel'], valueAxes: ['per-token', 'per-channel'] });
+    for (const model of spec.models) {
+      const axes = e.cells.filter((c) => c.config.model === model && c.config.keyBits !== 16).map((c) => `${c.config.keyAxis}/${c.config.valueAxis}`);
+      expect(axes.length).toBe(3 * 2 * 4);
+      // contiguous runs: each axis pair starts once
+      const starts = axes.filter((a, i) => i === 0 || axes[i - 1] !== a);
+      expect(starts).toEqual(['per-token/per-token', 'per-token/per-channel', 'per-channel/per-token', 'per-channel/per-channel']);
+    }
+  });
+
   it('expands keyBits x valueBits grids and skips mixed full precision', () => {
     const e = expandSweep({ models: ['stories260k'], benchmarks: ['tinystories'], keyBits: [2, 4, 16], valueBits: [2, 4, 16] });
     expect(e.cells.length).toBe(5);
