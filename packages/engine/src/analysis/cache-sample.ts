@@ -2,6 +2,7 @@
 // post-RoPE keys (what the cache stores), pre-RoPE keys and values, as [tokens, kvHeads*headDim] rows.
 import type { ModelConfig, ModelWeights } from '../model/config';
 import { ReferenceModel } from '../reference/forward';
+import { referenceThreads, type MatmulThreads } from '../reference/matmul-threads';
 import { applyRope, ropeInverseFrequencies } from '../reference/rope';
 import type { Matrix } from './matrix';
 import { matrix } from './matrix';
@@ -19,6 +20,8 @@ export interface LayerCacheSample {
 export interface SampleOptions {
   /** Also record every layer's queries (for attention-level metrics). */
   withQueries?: boolean;
+  /** Threads for the products (same numbers); default referenceThreads(), null for this thread only. */
+  threads?: MatmulThreads | null;
 }
 
 /** `documents` are token id sequences, each fed from position 0 with a fresh cache. */
@@ -43,7 +46,8 @@ export function sampleKvCache(
   const onQuery = options.withQueries
     ? (layer: number, q: Float64Array, pos: number) => out[layer].queries!.data.set(q.subarray(0, qDim), (row + pos) * qDim)
     : undefined;
-  const model = new ReferenceModel(config, weights, { maxSequence: longest, onQuery });
+  const threads = options.threads === undefined ? referenceThreads() : (options.threads ?? undefined);
+  const model = new ReferenceModel(config, weights, { maxSequence: longest, onQuery, threads });
   const invFreq = ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling);
   for (const doc of documents) {
     model.reset();

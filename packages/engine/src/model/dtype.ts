@@ -73,7 +73,8 @@ function halfTable(): Float32Array {
 /** Decodes little-endian tensor bytes of `dtype` into float32. */
 export function decodeToFloat32(bytes: Uint8Array, dtype: StorageDtype): Float32Array {
   const n = bytes.byteLength / DTYPE_BYTES[dtype];
-  const out = new Float32Array(n);
+  // Shared memory: the float64 reference's helper threads read weights in place (reference/matmul-threads.ts).
+  const out = new Float32Array(new SharedArrayBuffer(n * 4));
   if (dtype === 'F32') {
     new Uint8Array(out.buffer).set(bytes);
     return out;

@@ -86,8 +86,9 @@ export function parseLlama2c(bytes: Uint8Array, file: string): { config: ModelCo
     );
   }
 
-  // Copy once into an aligned buffer; every tensor is then a view into it.
-  const floats = new Float32Array(totalFloats);
+  // Copy once into an aligned buffer; every tensor is then a view into it. Shared memory, so the float64
+  // reference's helper threads read the weights in place (reference/matmul-threads.ts).
+  const floats = new Float32Array(new SharedArrayBuffer(totalFloats * 4));
   new Uint8Array(floats.buffer).set(bytes.subarray(HEADER_BYTES));
   let offset = 0;
   const take = (n: number): Float32Array => {

@@ -3,6 +3,8 @@
 // included. It is the yardstick for the ONNX graph, so it favours being obviously right over being fast.
 // Weights stay float32; every product and sum is float64.
 import type { LayerWeights, ModelConfig, ModelWeights } from '../model/config';
+import { matmul, type Matmul } from './matmul';
+import type { MatmulThreads } from './matmul-threads';
 import { applyRope, ropeInverseFrequencies } from './rope';
 
 export type CacheKind = 'k' | 'v';
@@ -23,45 +25,8 @@ export interface ReferenceOptions {
   maxSequence?: number;
   /** Sees each layer's query (length heads*headDim, after QK-norm and RoPE) before attention; must not keep `q`. */
   onQuery?: (layer: number, q: Float64Array, pos: number) => void;
-}
-
-/**
- * y[t, out] = W[out, in] x[t, in] (+ bias) for `tokens` rows of x. Each weight row is read once for all
- * tokens (four at a time), and every dot product still sums over `in` in order, so the result is the same,
- * bit for bit, as one token at a time.
- */
-function matmul(y: Float64Array, x: Float64Array, w: Float32Array, rows: number, cols: number, bias?: Float32Array, tokens = 1): void {
-  for (let r = 0; r < rows; r++) {
-    const offset = r * cols;
-    let t = 0;
-    for (; t + 4 <= tokens; t += 4) {
-      const x0 = t * cols;
-      const x1 = x0 + cols;
-      const x2 = x1 + cols;
-      const x3 = x2 + cols;
-      let s0 = 0;
-      let s1 = 0;
-      let s2 = 0;
-      let s3 = 0;
-      for (let c = 0; c < cols; c++) {
-        const wc = w[offset + c];
-        s0 += wc * x[x0 + c];
-        s1 += wc * x[x1 + c];
-        s2 += wc * x[x2 + c];
-        s3 += wc * x[x3 + c];
-      }
-      y[t * rows + r] = bias ? s0 + bias[r] : s0;
-      y[(t + 1) * rows + r] = bias ? s1 + bias[r] : s1;
-      y[(t + 2) * rows + r] = bias ? s2 + bias[r] : s2;
-      y[(t + 3) * rows + r] = bias ? s3 + bias[r] : s3;
-    }
-    for (; t < tokens; t++) {
-      const xt = t * cols;
-      let sum = 0;
-      for (let c = 0; c < cols; c++) sum += w[offset + c] * x[xt + c];
-      y[t * rows + r] = bias ? sum + bias[r] : sum;
-    }
-  }
+  /** Splits each product's rows over these threads (same numbers, bit for bit); default this thread only. */
+  threads?: MatmulThreads;
 }
 
 /** RMSNorm of `x[offset .. offset+n)` into `out[offset ..)`: x / sqrt(mean(x^2) + eps) * weight. */
@@ -94,6 +59,7 @@ export class ReferenceModel {
   readonly maxSequence: number;
   private readonly options: ReferenceOptions;
   private readonly invFreq: Float64Array;
+  private readonly matmul: Matmul;
 
   constructor(config: ModelConfig, weights: ModelWeights, options: ReferenceOptions = {}) {
     this.config = config;
@@ -104,6 +70,7 @@ export class ReferenceModel {
     this.keyCache = Array.from({ length: config.layers }, () => new Float64Array(this.maxSequence * kvDim));
     this.valueCache = Array.from({ length: config.layers }, () => new Float64Array(this.maxSequence * kvDim));
     this.invFreq = ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling);
+    this.matmul = options.threads ? options.threads.bind(weights) : matmul;
   }
 
   /** Forgets the cache (positions restart at 0). */
@@ -142,6 +109,7 @@ export class ReferenceModel {
     const hidden = c.intermediateSize;
     const groupSize = c.heads / c.kvHeads; // query heads sharing one KV head (GQA)
     const row = (a: Float64Array, width: number, t: number) => a.subarray(t * width, (t + 1) * width);
+    const matmul = this.matmul;
 
     // x[t] = embedding row of token t
     const x = new Float64Array(n * dim);
