@@ -49,20 +49,24 @@ export function sampleKvCache(
   const threads = options.threads === undefined ? referenceThreads() : (options.threads ?? undefined);
   const model = new ReferenceModel(config, weights, { maxSequence: longest, onQuery, threads });
   const invFreq = ropeInverseFrequencies(config.headDim, config.ropeTheta, config.ropeScaling);
-  for (const doc of documents) {
-    model.reset();
-    model.forwardBlock(doc, 0, { logits: false }); // the whole document at once: each weight read once
-    for (let l = 0; l < config.layers; l++) {
-      const { keys, keysPreRope, values } = out[l];
-      for (let pos = 0; pos < doc.length; pos++) {
-        const k = model.keyCache[l].slice(pos * kvDim, (pos + 1) * kvDim);
-        keys.data.set(k, (row + pos) * kvDim);
-        applyRope(k, config.kvHeads, -pos, invFreq, config);
-        keysPreRope.data.set(k, (row + pos) * kvDim);
-        values.data.set(model.valueCache[l].subarray(pos * kvDim, (pos + 1) * kvDim), (row + pos) * kvDim);
+  try {
+    for (const doc of documents) {
+      model.reset();
+      model.forwardBlock(doc, 0, { logits: false }); // the whole document at once: each weight read once
+      for (let l = 0; l < config.layers; l++) {
+        const { keys, keysPreRope, values } = out[l];
+        for (let pos = 0; pos < doc.length; pos++) {
+          const k = model.keyCache[l].slice(pos * kvDim, (pos + 1) * kvDim);
+          keys.data.set(k, (row + pos) * kvDim);
+          applyRope(k, config.kvHeads, -pos, invFreq, config);
+          keysPreRope.data.set(k, (row + pos) * kvDim);
+          values.data.set(model.valueCache[l].subarray(pos * kvDim, (pos + 1) * kvDim), (row + pos) * kvDim);
+        }
       }
+      row += doc.length;
     }
-    row += doc.length;
+  } finally {
+    threads?.release(weights); // the helpers need not keep this model's memory alive
   }
   return out;
 }

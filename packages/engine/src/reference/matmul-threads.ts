@@ -10,13 +10,13 @@ import { matmul, matmulRows, type Matmul } from './matmul';
 
 /** Products smaller than this many multiply-adds run on the calling thread (a hand-off costs tens of µs). */
 const MIN_PARALLEL_MACS = 1 << 20;
+/** A helper that has not finished its rows within this time is taken for dead. */
+const HELPER_TIMEOUT_MS = 300_000;
 
 export interface MatmulThreadsOptions {
   /** Smallest product, in multiply-adds, that is split (default 2^20). */
   minParallelMacs?: number;
 }
-/** A helper that has not finished its rows within this time is taken for dead. */
-const HELPER_TIMEOUT_MS = 300_000;
 
 // Control words (Int32Array over a SharedArrayBuffer).
 const SEQ = 0; // bumped once per product: helpers wait on it
@@ -141,6 +141,18 @@ export class MatmulThreads {
     };
   }
 
+  /**
+   * Lets the helpers drop `weights` (they hold the bound model's matrices until another is bound, which
+   * would keep an evicted model's memory alive). A later product binds them again.
+   */
+  release(weights: ModelWeights): void {
+    if (this.bound !== weights || this.closed) return;
+    this.bound = null;
+    this.index = new Map();
+    this.arrays = [];
+    this.post({ type: 'model', arrays: [] });
+  }
+
   /** Stops the helpers (they would also end with the process: they are unref'd). */
   close(): void {
     if (this.closed) return;
@@ -196,6 +208,7 @@ export class MatmulThreads {
       const done = Atomics.load(c, DONE);
       if (done === this.helpers.length) break;
       if (Atomics.wait(c, DONE, done, HELPER_TIMEOUT_MS) === 'timed-out') {
+        this.close(); // a late helper would count into the next product
         throw new Error(`MatmulThreads: a helper did not finish a ${rows}x${cols} product within ${HELPER_TIMEOUT_MS / 1000} s`);
       }
     }
