@@ -9,7 +9,9 @@
 //   node .device/device-entry.mjs packedattn [...]    -> packed-attention-probe.ts
 //   node .device/device-entry.mjs prompts [...]       -> prompt-sizes.ts
 //   node .device/device-entry.mjs lanes [...]         -> worker-lanes.ts (KVBENCH_HOST_ENTRIES=.device)
+//   node .device/device-entry.mjs alternate [...]     -> alternate-sessions.ts
 // bench/gpu/device-run.sh runs all of them; README.md has the commands.
+import { alternateSessionsMain } from './alternate-sessions';
 import { codecsCheckMain } from './codecs-check';
 import { consistencyMain } from './consistency';
 import { dispatchFloorMain } from './dispatch-floor';
@@ -33,6 +35,7 @@ const commands: Record<string, (argv: string[]) => Promise<void> | void> = {
   packedattn: packedAttentionProbeMain,
   prompts: promptSizesMain,
   lanes: workerLanesMain,
+  alternate: alternateSessionsMain,
 };
 const run = command ? commands[command] : undefined;
 if (!run) {

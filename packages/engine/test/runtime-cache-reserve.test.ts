@@ -180,6 +180,33 @@ describe("kvRows 'reserve' with a packed cache (fused attention on the CPU)", ()
     });
   }
 
+  it('a long prompt in one prefill: the residual gives back the rows it grew for, so the history holds no more than it needs', async () => {
+    const model = tinyModel('tiny-llama3-gqa', 2, { headDim: 16 });
+    const policy = k4v2Policy();
+    const tokens = randomTokens(730, model.config.vocabSize, 17);
+    const prompt = 700;
+    const options = { attention: 'fused' as const, prefillChunk: 64, maxContext: 1024 };
+    const reserved = await createOnnxSession(model, policy, { ...options, kvRows: 'reserve' });
+    const exact = await createOnnxSession(model, policy, options);
+    // Diagnostics only: the rows of the first layer's key slot.
+    const rows = () => {
+      const slot = (reserved as unknown as { slots: { residual: { dims: number[] }; history: { dims: number[] }[] }[][] }).slots[0][0];
+      return { residual: slot.residual.dims[2], history: slot.history[0].dims[2] };
+    };
+    try {
+      let agreement = relativeError(await reserved.prefill(tokens.slice(0, prompt)), await exact.prefill(tokens.slice(0, prompt)));
+      expect(rows().residual).toBe(reservedRows(prompt, 1024)); // the prompt went through the residual
+      for (let i = prompt; i < tokens.length; i++) agreement = Math.max(agreement, relativeError(await reserved.step(tokens[i]), await exact.step(tokens[i])));
+      expect(agreement).toBeLessThan(1e-5);
+      // 696 flushed tokens + a 256-row residual: 1280 history rows (with the prompt's 768 residual rows kept, 1792).
+      expect(rows()).toEqual({ residual: 256, history: 1280 });
+      expect(reserved.cacheLayout()).toEqual(exact.cacheLayout());
+    } finally {
+      await reserved.dispose();
+      await exact.dispose();
+    }
+  });
+
   it('runs prompts of any length through a bounded set of decoder and flush shapes', async () => {
     // A size-exact device buffer cache keeps every size it meets: with reserved rows the prefill runs
     // whole chunks and powers of two, and flushes powers of two of the quantum, however long the prompt.

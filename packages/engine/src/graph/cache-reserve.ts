@@ -9,20 +9,31 @@ import type { BoundaryTensor } from './cache-boundary';
 
 /** int64 [8]: Pad's pads, [0, 0, 0, 0, 0, 0, added rows, 0]. */
 export const RESERVE_PADS = 'pads';
+/** int64 [1]: the rows kept after padding (fewer than the tensor's own crops its spare rows off). */
+export const RESERVE_ROWS = 'rows';
 export const reserveIn = (i: number) => `cache.${i}`;
 export const reserveOut = (i: number) => `reserved.${i}`;
 
-/** One graph for tensors of these formats ([B, H, rows, X], rows on axis 2), each given the same added rows. */
+/** Float tensors can also lose spare rows (RESERVE_ROWS); codes only gain rows (WebGPU has no integer Slice). */
+export const reserveCuts = (parts: Pick<BoundaryTensor, 'dtype'>[]): boolean => parts.every((p) => p.dtype !== 'uint8');
+
+/**
+ * One graph for tensors of these formats ([B, H, rows, X], rows on axis 2), each given the same rows:
+ * padded with zero rows, and for float formats (reserveCuts) then cut to RESERVE_ROWS, so the same graph
+ * also drops a residual's spare rows.
+ */
 export function buildReserveGraph(parts: Pick<BoundaryTensor, 'dtype' | 'shape'>[], deviceSafe: boolean): GraphBuilder {
   const g = new GraphBuilder('kvbench-cache-reserve');
   const pads = g.input(RESERVE_PADS, 'int64', [8]);
+  const rows = reserveCuts(parts) ? g.input(RESERVE_ROWS, 'int64', [1]) : null;
   parts.forEach((p, i) => {
     if (p.shape.length !== 4) throw new Error(`cache reserve: part ${i} has rank ${p.shape.length}, want 4 (rows on axis 2)`);
     const x = g.input(reserveIn(i), p.dtype, p.shape);
     // WebGPU has no uint8 Pad: codes go through int32.
     const wide = p.dtype === 'uint8' && deviceSafe;
     const padded = g.op('Pad', [wide ? g.op('Cast', [x], { to: 6 }) : x, pads], { mode: 'constant' });
-    g.output(wide ? g.op('Cast', [padded], { to: 2 }) : padded, reserveOut(i), p.dtype, [p.shape[0], p.shape[1], 'reserved_rows', p.shape[3]]);
+    const kept = rows ? g.op('Slice', [padded, g.ints([0]), rows, g.ints([2])]) : padded;
+    g.output(wide ? g.op('Cast', [kept], { to: 2 }) : kept, reserveOut(i), p.dtype, [p.shape[0], p.shape[1], 'reserved_rows', p.shape[3]]);
   });
   return g;
 }

@@ -9,7 +9,7 @@
 import type * as ort from 'onnxruntime-node';
 import type { ExecutionProvider } from '../evaluation';
 import type { BoundaryTensor } from '../graph';
-import { buildReserveGraph, RESERVE_PADS, reserveIn, reserveOut, reservePads } from '../graph/cache-reserve';
+import { buildReserveGraph, RESERVE_PADS, RESERVE_ROWS, reserveCuts, reserveIn, reserveOut, reservePads } from '../graph/cache-reserve';
 import { cachedGraph } from './graph-cache';
 import { createInferenceSession, type SessionOptions } from './providers';
 import { int64Tensor } from './tensors';
@@ -67,26 +67,31 @@ export class CacheReserve {
   private constructor(
     private readonly session: ort.InferenceSession,
     private readonly parts: number,
+    /** Whether the tensors can also lose rows (float formats only). */
+    private readonly cuts: boolean,
   ) {}
 
   static async open(o: ReserveGraphOptions, parts: Pick<BoundaryTensor, 'dtype' | 'shape'>[]): Promise<CacheReserve> {
     const encoded = await cachedGraph(`reserve|${JSON.stringify(parts)}|${o.onDevice}`, () => buildReserveGraph(parts, o.onDevice));
     const locations = Object.fromEntries(parts.map((_, i) => [reserveOut(i), 'gpu-buffer' as const]));
     const options: SessionOptions = o.onDevice ? { ...o.sessionOptions, preferredOutputLocation: locations } : { ...o.sessionOptions };
-    return new CacheReserve(await createInferenceSession(encoded, o.provider, options), parts.length);
+    return new CacheReserve(await createInferenceSession(encoded, o.provider, options), parts.length, reserveCuts(parts));
   }
 
   /**
-   * `tensors` ([B, H, n, X] each, in the format order) with at least `rows` rows, the rows added zero:
-   * unchanged when they have them; `zeros(rows)` from the host while they hold no tokens (the first run
-   * uploads them once); else grown on their device.
+   * `tensors` ([B, H, n, X] each, in the format order) with `rows` rows: unchanged when they have them;
+   * `zeros(rows)` from the host while they hold no tokens (the first run uploads them once); else grown
+   * (added rows zero) or, float formats only, cut to `rows` (never below `tokens`) on their device.
    */
   async reserve(tensors: ort.Tensor[], tokens: number, rows: number, zeros: (rows: number) => ort.Tensor[]): Promise<ort.Tensor[]> {
     if (tensors.length !== this.parts) throw new Error(`cache reserve: got ${tensors.length} tensors, want ${this.parts}`);
+    if (rows < tokens) throw new Error(`cache reserve: ${rows} rows cannot hold ${tokens} tokens`);
     const have = tensors[0].dims[2];
-    if (rows <= have) return tensors;
+    if (rows === have) return tensors;
     if (tokens === 0) return zeros(rows);
-    const feeds: Record<string, ort.Tensor> = { [RESERVE_PADS]: int64Tensor(reservePads({ before: 0, rows: have, total: rows })) };
+    if (rows < have && !this.cuts) throw new Error(`cache reserve: codes only gain rows (${have} -> ${rows} asked)`);
+    const feeds: Record<string, ort.Tensor> = { [RESERVE_PADS]: int64Tensor(reservePads({ before: 0, rows: have, total: Math.max(have, rows) })) };
+    if (this.cuts) feeds[RESERVE_ROWS] = int64Tensor([rows]);
     tensors.forEach((t, i) => (feeds[reserveIn(i)] = t));
     const out = await this.session.run(feeds);
     return tensors.map((_, i) => out[reserveOut(i)]);

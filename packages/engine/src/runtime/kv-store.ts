@@ -27,8 +27,8 @@ export interface KvStore {
   flush(layer: number, slot: KvSlot, tokens: number): Promise<KvSlot>;
   /**
    * Rows reserved ahead (kvRows 'reserve', runtime/cache-reserve.ts; a store opened without it throws):
-   * `slot` with at least `rows.residual` residual rows and `rows.history` history rows (a store without
-   * a history ignores it); the rows added are zero and hold no tokens.
+   * `slot` with `rows.residual` residual rows and `rows.history` history rows (a store without a history
+   * ignores it); rows added are zero and hold no tokens, rows dropped must hold none.
    */
   reserve(layer: number, slot: KvSlot, rows: { residual: number; history: number }): Promise<KvSlot>;
   /** Non-finite inputs the quantizer met so far. */
