@@ -198,7 +198,7 @@ describe("kvRows 'reserve' with a packed cache (fused attention on the CPU)", ()
       expect(rows().residual).toBe(reservedRows(prompt, 1024)); // the prompt went through the residual
       for (let i = prompt; i < tokens.length; i++) agreement = Math.max(agreement, relativeError(await reserved.step(tokens[i]), await exact.step(tokens[i])));
       expect(agreement).toBeLessThan(1e-5);
-      // 696 flushed tokens + a 256-row residual: 1280 history rows (with the prompt's 768 residual rows kept, 1792).
+      // About 720 flushed tokens + a 256-row residual: 1280 history rows (with the prompt's 768 residual rows kept, 1792).
       expect(rows()).toEqual({ residual: 256, history: 1280 });
       expect(reserved.cacheLayout()).toEqual(exact.cacheLayout());
     } finally {

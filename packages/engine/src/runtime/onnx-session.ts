@@ -233,7 +233,7 @@ export class OnnxDecoderSession implements DecoderSession {
     // The residual shrinks back once a flush has emptied rows it grew for (a long prompt): the history
     // must hold its rows past its tokens, and a packed history's spare rows are dequantized at every
     // step (an 8k prompt in one prefill left K4V2 steps at 26 ms against 19 ms after 512-token pieces,
-    // bench/results/gpu-worker-lanes.md). Only at twice the rung, so steps do not go back and forth.
+    // bench/results/gpu-alternate-sessions.md). Only at twice the rung, so steps do not go back and forth.
     const residual = residualNeed > residualRows || residualRows > 2 * rung ? rung : residualRows;
     const historyRows = first.history.length > 0 ? first.history[0].dims[2] : 0;
     const historyNeed = this.stores.key.historyKind === 'none' ? 0 : first.historyTokens + residual;
