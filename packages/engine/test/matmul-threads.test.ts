@@ -56,6 +56,20 @@ describe('reference products on several threads', () => {
     expect(() => reference.forwardBlock([4], 3)).toThrow(/closed/);
   });
 
+  it('starts no helper thread for products below the threshold (a tiny model runs on the caller alone)', () => {
+    const lazy = new MatmulThreads(4);
+    try {
+      const config = presetConfig('tiny-llama3-gqa');
+      const w = randomModelWeights(config, 3, 0.2);
+      const split = sampleKvCache(config, w, [TOKENS], { threads: lazy });
+      expect(split).toEqual(sampleKvCache(config, w, [TOKENS], { threads: null }));
+      expect(lazy.started).toBe(false);
+      expect(lazy.splitProducts).toBe(0);
+    } finally {
+      lazy.close();
+    }
+  });
+
   it('reads KVBENCH_REFERENCE_THREADS, naming it when it is wrong', () => {
     expect(referenceThreadCount({ KVBENCH_REFERENCE_THREADS: '3' })).toBe(3);
     expect(referenceThreadCount({})).toBeGreaterThanOrEqual(1);

@@ -93,7 +93,8 @@ function modelArrays(weights: ModelWeights): Float32Array[] {
 export class MatmulThreads {
   /** Threads that share a product: the helpers and the caller. */
   readonly threads: number;
-  private readonly helpers: Helper[];
+  /** Started on the first split product (a small model's sample never needs them). */
+  private helpers: Helper[] | null = null;
   private readonly control = new Int32Array(new SharedArrayBuffer(CONTROL_WORDS * 4));
   private x = new Float64Array(new SharedArrayBuffer(8));
   private y = new Float64Array(new SharedArrayBuffer(8));
@@ -109,30 +110,27 @@ export class MatmulThreads {
   /** Products that were split over the threads (the rest ran on the caller alone). */
   splitProducts = 0;
 
+  /** Whether the helper threads run (they start with the first split product). */
+  get started(): boolean {
+    return this.helpers !== null;
+  }
+
   constructor(threads: number, options: MatmulThreadsOptions = {}) {
     if (!Number.isInteger(threads) || threads < 1) throw new Error(`MatmulThreads: threads must be an integer >= 1, got ${threads}`);
     this.threads = threads;
     this.minParallelMacs = options.minParallelMacs ?? MIN_PARALLEL_MACS;
-    this.helpers = Array.from({ length: threads - 1 }, (_, i) => {
-      const toHelper = new MessageChannel();
-      const fromHelper = new MessageChannel();
-      const worker = new Worker(HELPER_SOURCE, {
-        eval: true,
-        workerData: { control: this.control.buffer, inbox: toHelper.port2, outbox: fromHelper.port2, index: i + 1, parts: threads },
-        transferList: [toHelper.port2, fromHelper.port2],
-      });
-      worker.unref();
-      toHelper.port1.unref();
-      fromHelper.port1.unref();
-      return { worker, inbox: toHelper.port1, outbox: fromHelper.port1 };
-    });
   }
 
   /** The product for `weights`' matrices (any other matrix runs on the calling thread). */
   bind(weights: ModelWeights): Matmul {
-    if (this.helpers.length === 0) return matmul;
+    if (this.threads === 1) return matmul;
     return (y, x, w, rows, cols, bias, tokens = 1) => {
       if (rows * cols * tokens < this.minParallelMacs || rows < this.threads) return matmul(y, x, w, rows, cols, bias, tokens);
+      if (this.closed) throw new Error('MatmulThreads: closed');
+      if (!this.helpers) {
+        this.startHelpers();
+        this.bound = null; // post the model to the new helpers
+      }
       if (this.bound !== weights) this.load(weights);
       const wi = this.index.get(w);
       const bi = bias ? this.index.get(bias) : -1;
@@ -160,13 +158,32 @@ export class MatmulThreads {
     Atomics.store(this.control, STOP, 1);
     Atomics.add(this.control, SEQ, 1);
     Atomics.notify(this.control, SEQ);
-    for (const h of this.helpers) {
+    for (const h of this.helpers ?? []) {
       h.inbox.close();
       h.outbox.close();
     }
   }
 
+  private startHelpers(): void {
+    if (this.helpers) return;
+    const threads = this.threads;
+    this.helpers = Array.from({ length: threads - 1 }, (_, i) => {
+      const toHelper = new MessageChannel();
+      const fromHelper = new MessageChannel();
+      const worker = new Worker(HELPER_SOURCE, {
+        eval: true,
+        workerData: { control: this.control.buffer, inbox: toHelper.port2, outbox: fromHelper.port2, index: i + 1, parts: threads },
+        transferList: [toHelper.port2, fromHelper.port2],
+      });
+      worker.unref();
+      toHelper.port1.unref();
+      fromHelper.port1.unref();
+      return { worker, inbox: toHelper.port1, outbox: fromHelper.port1 };
+    });
+  }
+
   private post(message: unknown): void {
+    if (!this.helpers) return; // helpers that start later get the model and buffers before their first product
     for (const h of this.helpers) h.inbox.postMessage(message);
     this.posted++;
     Atomics.store(this.control, POSTED, this.posted);
@@ -186,7 +203,7 @@ export class MatmulThreads {
   }
 
   private run(y: Float64Array, x: Float64Array, weight: number, bias: number, rows: number, cols: number, tokens: number): void {
-    if (this.closed) throw new Error('MatmulThreads: closed');
+    const helpers = this.helpers!;
     if (this.x.length < tokens * cols || this.y.length < tokens * rows) {
       this.x = new Float64Array(new SharedArrayBuffer(Math.max(this.x.length, tokens * cols) * 8));
       this.y = new Float64Array(new SharedArrayBuffer(Math.max(this.y.length, tokens * rows) * 8));
@@ -206,13 +223,13 @@ export class MatmulThreads {
     matmulRows(this.y, this.x, this.arrays[weight], rows, cols, bias < 0 ? null : this.arrays[bias], tokens, 0, Math.floor(rows / this.threads));
     for (;;) {
       const done = Atomics.load(c, DONE);
-      if (done === this.helpers.length) break;
+      if (done === helpers.length) break;
       if (Atomics.wait(c, DONE, done, HELPER_TIMEOUT_MS) === 'timed-out') {
         this.close(); // a late helper would count into the next product
         throw new Error(`MatmulThreads: a helper did not finish a ${rows}x${cols} product within ${HELPER_TIMEOUT_MS / 1000} s`);
       }
     }
-    for (const h of this.helpers) {
+    for (const h of helpers) {
       const failure = receiveMessageOnPort(h.outbox);
       if (failure) throw new Error(`MatmulThreads: helper failed: ${failure.message as string}`);
     }

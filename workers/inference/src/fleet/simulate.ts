@@ -309,6 +309,9 @@ export async function runFleetSimulation(o: FleetOptions): Promise<FleetReport> 
     settling = true;
     const settleBy = Date.now() + 60_000;
     while (Date.now() < settleBy && slots.some((p) => !p || p.sent || !p.readyAt)) await sleep(100);
+    // A worker killed between writing a result and completing its job leaves the job active until its lock
+    // expires and a live worker takes it (and finds the result written): let that happen before stopping.
+    while (Date.now() < settleBy && (await queueProblems(queues, cellClass)).length > 0) await sleep(250);
 
     // Stop the fleet before checking, so nothing writes behind the checks.
     finishing = true;
@@ -412,14 +415,19 @@ async function verify(db: Db, queues: RunQueues, runIds: string[], cellClass: Ma
   check('routing: every run planned, queued, started and served on a class that fits it', routeBad, perClass);
 
   // The queues agree: every job completed, none failed or left behind.
-  const queueBad: string[] = [];
+  check('queues drained: every job completed once, none failed', await queueProblems(queues, cellClass), 'completed = cells on every class queue');
+  return checks;
+}
+
+/** Class queues whose jobs are not all completed (one per cell), with their counts. */
+async function queueProblems(queues: RunQueues, cellClass: Map<string, DeviceClassName>): Promise<string[]> {
+  const problems: string[] = [];
   for (const cls of new Set(cellClass.values())) {
     const n = [...cellClass.values()].filter((c) => c === cls).length;
     const c = await queues.queue(cls).getJobCounts('completed', 'failed', 'waiting', 'active', 'delayed', 'prioritized', 'paused');
-    if (c.completed !== n || c.failed || c.waiting || c.active || c.delayed || c.prioritized || c.paused) queueBad.push(`${cls}: ${JSON.stringify(c)} for ${n} cells`);
+    if (c.completed !== n || c.failed || c.waiting || c.active || c.delayed || c.prioritized || c.paused) problems.push(`${cls}: ${JSON.stringify(c)} for ${n} cells`);
   }
-  check('queues drained: every job completed once, none failed', queueBad, 'completed = cells on every class queue');
-  return checks;
+  return problems;
 }
 
 async function buildReport(a: {
