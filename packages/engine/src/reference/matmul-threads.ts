@@ -127,10 +127,7 @@ export class MatmulThreads {
     return (y, x, w, rows, cols, bias, tokens = 1) => {
       if (rows * cols * tokens < this.minParallelMacs || rows < this.threads) return matmul(y, x, w, rows, cols, bias, tokens);
       if (this.closed) throw new Error('MatmulThreads: closed');
-      if (!this.helpers) {
-        this.startHelpers();
-        this.bound = null; // post the model to the new helpers
-      }
+      this.startHelpers();
       if (this.bound !== weights) this.load(weights);
       const wi = this.index.get(w);
       const bi = bias ? this.index.get(bias) : -1;
